@@ -1,0 +1,155 @@
+use std::ops::RangeBounds;
+
+use super::Slice;
+
+/// A buffer the kernel may read from while an operation is in flight.
+///
+/// # Safety
+///
+/// Implementors promise that, for as long as the value is alive and not mutated through
+/// `&mut self`:
+///
+/// 1. [`stable_ptr`](IoBuf::stable_ptr) points to at least [`bytes_total`](IoBuf::bytes_total)
+///    bytes of allocated memory, of which the first [`bytes_init`](IoBuf::bytes_init) are
+///    initialized (`bytes_init <= bytes_total`);
+/// 2. that memory stays at the same address when the value itself is moved (it lives on the
+///    heap or in static memory, never inline in the value), so an operation may carry the
+///    value around while the kernel holds the pointer;
+/// 3. dropping the value is the only thing that frees the memory.
+pub unsafe trait IoBuf: Unpin + 'static {
+    /// A pointer to the start of the buffer, valid as long as the value lives (rule 2).
+    fn stable_ptr(&self) -> *const u8;
+
+    /// The number of initialized bytes: what a write sends.
+    fn bytes_init(&self) -> usize;
+
+    /// The total capacity: how much a read may fill.
+    fn bytes_total(&self) -> usize;
+
+    /// A view of `range` within this buffer that owns the buffer.
+    ///
+    /// An unbounded end means [`bytes_total`](IoBuf::bytes_total), so
+    /// `Vec::with_capacity(n).slice(..)` covers the whole capacity.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the range is reversed or ends past `bytes_total`.
+    fn slice(self, range: impl RangeBounds<usize>) -> Slice<Self>
+    where
+        Self: Sized,
+    {
+        Slice::new(self, range)
+    }
+}
+
+// SAFETY: a Vec's heap allocation does not move with the Vec; `len` bytes are initialized
+// out of `capacity` allocated ones.
+unsafe impl IoBuf for Vec<u8> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+}
+
+// SAFETY: a boxed slice is a fixed heap allocation, fully initialized.
+unsafe impl IoBuf for Box<[u8]> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: a boxed array is a fixed heap allocation, fully initialized.
+unsafe impl<const N: usize> IoBuf for Box<[u8; N]> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        N
+    }
+    fn bytes_total(&self) -> usize {
+        N
+    }
+}
+
+// SAFETY: static memory never moves and is never freed.
+unsafe impl IoBuf for &'static [u8] {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: static memory never moves and is never freed.
+unsafe impl IoBuf for &'static str {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: a String's heap allocation does not move with the String. It is only ever read
+// (String is not `IoBufMut`), so its UTF-8 invariant is kept.
+unsafe impl IoBuf for String {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vec_reports_len_and_capacity() {
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(b"abc");
+        assert_eq!(v.bytes_init(), 3);
+        assert!(v.bytes_total() >= 16);
+        assert_eq!(v.stable_ptr(), v.as_ptr());
+    }
+
+    #[test]
+    fn static_and_boxed_are_fully_initialized() {
+        let s: &'static str = "hello";
+        assert_eq!((s.bytes_init(), s.bytes_total()), (5, 5));
+        let b: Box<[u8]> = vec![1, 2, 3].into_boxed_slice();
+        assert_eq!((b.bytes_init(), b.bytes_total()), (3, 3));
+        let a = Box::new([0u8; 7]);
+        assert_eq!((a.bytes_init(), a.bytes_total()), (7, 7));
+    }
+
+    #[test]
+    fn pointer_survives_a_move() {
+        let v = vec![9u8; 32];
+        let before = v.stable_ptr();
+        let moved = Box::new(v);
+        assert_eq!(moved.stable_ptr(), before);
+    }
+}

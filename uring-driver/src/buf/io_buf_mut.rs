@@ -1,0 +1,76 @@
+use super::IoBuf;
+
+/// A buffer the kernel may write into while an operation is in flight.
+///
+/// A read fills the buffer from its start (from [`stable_mut_ptr`](IoBufMut::stable_mut_ptr))
+/// up to [`bytes_total`](IoBuf::bytes_total) bytes; on success the driver calls
+/// [`set_init`](IoBufMut::set_init) with the number of bytes the kernel wrote.
+///
+/// # Safety
+///
+/// Everything [`IoBuf`] promises, and: `stable_mut_ptr` points to the same memory as
+/// `stable_ptr`, writable for `bytes_total` bytes, and writing any bytes there keeps the
+/// value valid (so `String`, with its UTF-8 invariant, is not `IoBufMut`).
+pub unsafe trait IoBufMut: IoBuf {
+    /// A writable pointer to the start of the buffer, valid as long as the value lives.
+    fn stable_mut_ptr(&mut self) -> *mut u8;
+
+    /// Records that the first `pos` bytes are now initialized. Never shrinks the
+    /// initialized region: a shorter `pos` than the current one changes nothing.
+    ///
+    /// # Safety
+    ///
+    /// The first `pos` bytes must really be initialized, and `pos <= bytes_total()`.
+    unsafe fn set_init(&mut self, pos: usize);
+}
+
+// SAFETY: see `IoBuf for Vec<u8>`; any byte pattern is a valid u8.
+unsafe impl IoBufMut for Vec<u8> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+
+    unsafe fn set_init(&mut self, pos: usize) {
+        if self.len() < pos {
+            // SAFETY: the caller promises `pos <= capacity` and that `..pos` is initialized.
+            unsafe { self.set_len(pos) };
+        }
+    }
+}
+
+// SAFETY: see `IoBuf for Box<[u8]>`; always fully initialized.
+unsafe impl IoBufMut for Box<[u8]> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+
+    unsafe fn set_init(&mut self, _pos: usize) {}
+}
+
+// SAFETY: see `IoBuf for Box<[u8; N]>`; always fully initialized.
+unsafe impl<const N: usize> IoBufMut for Box<[u8; N]> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+
+    unsafe fn set_init(&mut self, _pos: usize) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_init_grows_but_never_shrinks_a_vec() {
+        let mut v: Vec<u8> = Vec::with_capacity(8);
+        // SAFETY: write 4 bytes into the capacity, then declare them initialized.
+        unsafe {
+            v.stable_mut_ptr().write_bytes(7, 4);
+            v.set_init(4);
+        }
+        assert_eq!(v, [7, 7, 7, 7]);
+        // SAFETY: 2 <= len, a no-op.
+        unsafe { v.set_init(2) };
+        assert_eq!(v.len(), 4);
+    }
+}

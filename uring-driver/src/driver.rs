@@ -1,0 +1,688 @@
+//! The ring and its op table: submission, waiting, reaping, and shutdown.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::mem;
+use std::ops::Deref;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use io_uring::{IoUring, Probe, opcode, squeue, types};
+use slab::Slab;
+
+use crate::op::{Completable, CqeResult, IgnoredOp, Lifecycle, MultishotCompletable};
+
+/// user_data of the driver's own cancel SQEs; their CQEs are not routed to any op.
+const CANCEL_USER_DATA: u64 = u64::MAX;
+/// user_data of the timeout SQE used to bound a wait on kernels without `EXT_ARG`.
+const PARK_TIMEOUT_USER_DATA: u64 = u64::MAX - 1;
+/// `IORING_ENTER_GETEVENTS`: also the flag that runs deferred task work.
+const ENTER_GETEVENTS: u32 = 1;
+/// How long a dropped driver waits for the kernel to post the CQEs of cancelled ops.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+/// How often an enter refused with EBUSY/EAGAIN is retried after reaping.
+const ENTER_RETRIES: u32 = 1024;
+
+/// How the kernel runs the completion work of this ring, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskrunMode {
+    /// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (Linux 6.1+): completion
+    /// work runs only when this thread enters the kernel, with no interrupts.
+    Deferred,
+    /// `IORING_SETUP_COOP_TASKRUN` (Linux 5.19+): no IPI to the issuer on completion.
+    Cooperative,
+    /// The kernel's default.
+    Default,
+}
+
+/// What the ring was set up with; see [`Handle::features`].
+#[derive(Clone, Copy, Debug)]
+pub struct Features {
+    /// How completion work is run.
+    pub taskrun: TaskrunMode,
+    /// Whether waits take a timeout directly (`IORING_FEAT_EXT_ARG`, Linux 5.11+); without
+    /// it, a timeout SQE bounds the wait.
+    pub ext_arg: bool,
+    /// Submission queue entries.
+    pub sq_entries: u32,
+    /// Completion queue entries.
+    pub cq_entries: u32,
+}
+
+/// Configures and builds a [`Driver`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    entries: u32,
+    defer_taskrun: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            entries: 256,
+            defer_taskrun: true,
+        }
+    }
+}
+
+impl Builder {
+    /// Submission queue size (rounded up to a power of two by the kernel). The completion
+    /// queue is twice as large. A full SQ is never an error: it is submitted to make room.
+    pub fn entries(mut self, entries: u32) -> Self {
+        self.entries = entries.max(1);
+        self
+    }
+
+    /// Whether to try `DEFER_TASKRUN` first (default `true`). With `false` the ring starts at
+    /// cooperative task running; useful to exercise that mode.
+    pub fn defer_taskrun(mut self, on: bool) -> Self {
+        self.defer_taskrun = on;
+        self
+    }
+
+    /// Creates the ring, falling back from the best task-running mode the kernel accepts.
+    ///
+    /// # Errors
+    ///
+    /// If io_uring cannot be set up, an error that names io_uring, the errno and the remedy
+    /// (io_uring disabled by sysctl or seccomp, too low `RLIMIT_MEMLOCK`, a kernel without
+    /// io_uring). `Unsupported` if the kernel lacks `IORING_FEAT_NODROP` (Linux 5.5).
+    pub fn build(self) -> io::Result<Driver> {
+        let attempts: &[TaskrunMode] = if self.defer_taskrun {
+            &[
+                TaskrunMode::Deferred,
+                TaskrunMode::Cooperative,
+                TaskrunMode::Default,
+            ]
+        } else {
+            &[TaskrunMode::Cooperative, TaskrunMode::Default]
+        };
+        let mut last_error = None;
+        for &mode in attempts {
+            let mut builder = IoUring::builder();
+            match mode {
+                TaskrunMode::Deferred => {
+                    builder
+                        .setup_single_issuer()
+                        .setup_defer_taskrun()
+                        .setup_submit_all();
+                }
+                TaskrunMode::Cooperative => {
+                    builder.setup_coop_taskrun();
+                }
+                TaskrunMode::Default => {}
+            }
+            match builder.build(self.entries) {
+                Ok(ring) => return Driver::from_ring(ring, mode),
+                // EINVAL: this kernel does not know a flag; try the next mode.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
+                Err(e) => return Err(setup_error(e)),
+            }
+        }
+        Err(setup_error(last_error.expect("at least one setup attempt")))
+    }
+}
+
+fn setup_error(e: io::Error) -> io::Error {
+    let remedy = match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            "io_uring is forbidden for this process: either sysctl kernel.io_uring_disabled is \
+             set (set it to 0, or to 1 and add this user's group to kernel.io_uring_group), or \
+             a seccomp filter blocks io_uring_setup, as Docker's default profile does (run with \
+             a profile that allows io_uring_setup, io_uring_enter and io_uring_register)"
+        }
+        Some(libc::ENOSYS) => {
+            "the kernel has no io_uring (built without CONFIG_IO_URING or older than Linux \
+             5.1), or a seccomp filter hides it; ringlet needs Linux 5.11 or newer with \
+             io_uring enabled"
+        }
+        Some(libc::ENOMEM) => {
+            "the ring could not be allocated: raise the locked-memory limit (ulimit -l) or \
+             use fewer ring entries"
+        }
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            "the process is out of file descriptors; raise the limit (ulimit -n)"
+        }
+        Some(libc::EINVAL) => "the kernel rejected every ring configuration ringlet tried",
+        _ => "io_uring is unavailable",
+    };
+    io::Error::new(e.kind(), format!("io_uring_setup failed: {e}; {remedy}"))
+}
+
+/// Owner of one io_uring instance and its op table.
+///
+/// Ops are created against its [`Handle`] (also reachable through `Deref`). The driver does
+/// not run tasks: a caller (an executor, or a test loop) pushes ops, calls
+/// [`submit`](Handle::submit) or [`park`](Handle::park), and polls the ops the reaper woke.
+///
+/// Dropping the driver cancels every op in flight and waits (at most 2 s) for their final
+/// CQEs; data the kernel never answered for is leaked rather than freed. Ops that are still
+/// alive afterwards resolve with their cancelled results; new ops fail with an error.
+#[derive(Debug)]
+pub struct Driver {
+    handle: Handle,
+}
+
+/// A cheap, clonable reference to a [`Driver`], held by every op.
+#[derive(Clone)]
+pub struct Handle {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.inner.try_borrow() {
+            Ok(inner) => f
+                .debug_struct("Handle")
+                .field("features", &inner.features)
+                .field("in_flight", &inner.in_flight)
+                .field("slots", &inner.ops.len())
+                .field("shut_down", &inner.shut_down)
+                .finish(),
+            Err(_) => f.write_str("Handle { <in use> }"),
+        }
+    }
+}
+
+struct Inner {
+    ring: IoUring,
+    ops: Slab<Lifecycle>,
+    /// Slots whose final CQE has not been reaped yet.
+    in_flight: usize,
+    probe: Option<Probe>,
+    features: Features,
+    shut_down: bool,
+    /// Op data freed by the reaper, dropped once the borrow of `Inner` ends (rule 6).
+    graveyard: Vec<Box<dyn IgnoredOp>>,
+    /// The timespec of the wait-bounding timeout SQE on kernels without EXT_ARG. The kernel
+    /// copies it while the SQE is submitted; it lives here so it outlives that.
+    park_timespec: Box<types::Timespec>,
+}
+
+impl Driver {
+    /// A driver with the default configuration (256 entries, best task-running mode).
+    ///
+    /// # Errors
+    ///
+    /// See [`Builder::build`].
+    pub fn new() -> io::Result<Driver> {
+        Builder::default().build()
+    }
+
+    /// Configures a driver.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    fn from_ring(ring: IoUring, taskrun: TaskrunMode) -> io::Result<Driver> {
+        let params = ring.params();
+        if !params.is_feature_nodrop() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring lacks IORING_FEAT_NODROP (Linux 5.5+): completions could be lost \
+                 on CQ overflow; ringlet needs Linux 5.11 or newer",
+            ));
+        }
+        let features = Features {
+            taskrun,
+            ext_arg: params.is_feature_ext_arg(),
+            sq_entries: params.sq_entries(),
+            cq_entries: params.cq_entries(),
+        };
+        let mut probe = Probe::new();
+        let probe = ring
+            .submitter()
+            .register_probe(&mut probe)
+            .ok()
+            .map(|()| probe);
+        let inner = Inner {
+            ring,
+            ops: Slab::with_capacity(64),
+            in_flight: 0,
+            probe,
+            features,
+            shut_down: false,
+            graveyard: Vec::new(),
+            park_timespec: Box::new(types::Timespec::new()),
+        };
+        Ok(Driver {
+            handle: Handle {
+                inner: Rc::new(RefCell::new(inner)),
+            },
+        })
+    }
+
+    /// A handle for creating ops on this driver.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl Deref for Driver {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let graveyard = {
+            let Ok(mut inner) = self.handle.inner.try_borrow_mut() else {
+                // Only reachable if a destructor drops the driver from inside a driver call;
+                // the ring stays alive through the other handles, nothing is freed early.
+                return;
+            };
+            inner.shut_down = true;
+            let keys: Vec<usize> = inner
+                .ops
+                .iter()
+                .filter(|(_, slot)| !matches!(slot, Lifecycle::Completed(_)))
+                .map(|(key, _)| key)
+                .collect();
+            for key in keys {
+                inner.push_cancel(key);
+            }
+            let deadline = Instant::now() + SHUTDOWN_WAIT;
+            while inner.in_flight > 0 {
+                let now = Instant::now();
+                if now >= deadline || inner.turn(1, Some(deadline - now)).is_err() {
+                    break;
+                }
+            }
+            if inner.in_flight > 0 {
+                // Rule 5: the kernel did not answer; leak what it may still touch.
+                for (_, slot) in inner.ops.iter_mut() {
+                    if let Lifecycle::Ignored(_) = slot {
+                        mem::forget(mem::replace(slot, Lifecycle::Submitted));
+                    }
+                }
+            }
+            mem::take(&mut inner.graveyard)
+        };
+        drop(graveyard);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // All handles are gone, so no op can still own data in a Waiting slot; an Ignored
+        // slot left here never got its final CQE (rule 5): leak it.
+        for (_, slot) in self.ops.iter_mut() {
+            if let Lifecycle::Ignored(_) = slot {
+                mem::forget(mem::replace(slot, Lifecycle::Submitted));
+            }
+        }
+    }
+}
+
+impl Handle {
+    /// Submits the queued SQEs and reaps the completions that are ready, without blocking.
+    /// Returns how many CQEs were reaped. Makes no syscall when nothing is queued or in flight.
+    ///
+    /// # Errors
+    ///
+    /// What `io_uring_enter` reports, other than interruptions and transient EBUSY/EAGAIN.
+    pub fn submit(&self) -> io::Result<usize> {
+        self.run_turn(0, None)
+    }
+
+    /// Submits the queued SQEs and waits until at least one completion arrives, or `timeout`
+    /// passes, or a signal interrupts the wait. Returns how many CQEs were reaped.
+    ///
+    /// # Errors
+    ///
+    /// As for [`submit`](Handle::submit).
+    pub fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        match timeout {
+            Some(t) if t.is_zero() => self.run_turn(0, None),
+            _ => self.run_turn(1, timeout),
+        }
+    }
+
+    fn run_turn(&self, want: u32, timeout: Option<Duration>) -> io::Result<usize> {
+        let (result, graveyard) = {
+            let mut inner = self.inner.borrow_mut();
+            let result = inner.turn(want, timeout);
+            (result, mem::take(&mut inner.graveyard))
+        };
+        drop(graveyard);
+        result
+    }
+
+    /// Ops whose final completion has not been reaped yet (including dropped ones waiting
+    /// for theirs).
+    pub fn in_flight(&self) -> usize {
+        self.inner.borrow().in_flight
+    }
+
+    /// Occupied slots of the op table: ops in flight plus completions not yet polled.
+    pub fn slots(&self) -> usize {
+        self.inner.borrow().ops.len()
+    }
+
+    /// What the ring was set up with.
+    pub fn features(&self) -> Features {
+        self.inner.borrow().features
+    }
+
+    /// Whether the kernel supports `opcode` (from the io_uring probe; `true` if the kernel is
+    /// too old to be probed, in which case an unsupported op fails with `EINVAL`).
+    pub fn is_supported(&self, opcode: u8) -> bool {
+        self.inner.borrow().supports(opcode)
+    }
+
+    /// Whether the owning [`Driver`] has been dropped.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.borrow().shut_down
+    }
+
+    pub(crate) fn push_op(&self, entry: squeue::Entry, slot: Lifecycle) -> io::Result<usize> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.shut_down {
+            return Err(io::Error::other("the io_uring driver has shut down"));
+        }
+        let code = entry.get_opcode() as u8;
+        if !inner.supports(code) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "io_uring opcode {} is not supported by this kernel",
+                    opcode_name(code)
+                ),
+            ));
+        }
+        let key = inner.ops.insert(slot);
+        let entry = entry.user_data(key as u64);
+        // SAFETY: forwarded from `Op::new`'s contract: the entry's pointers stay valid until
+        // the final CQE of slot `key`.
+        if let Err(e) = unsafe { inner.push(&entry) } {
+            inner.ops.remove(key);
+            return Err(e);
+        }
+        inner.in_flight += 1;
+        Ok(key)
+    }
+
+    pub(crate) fn poll_op(&self, key: usize, cx: &mut Context<'_>) -> Poll<CqeResult> {
+        let mut inner = self.inner.borrow_mut();
+        let slot = &mut inner.ops[key];
+        match slot {
+            Lifecycle::Completed(_) => match inner.ops.remove(key) {
+                Lifecycle::Completed(cqe) => Poll::Ready(cqe),
+                _ => unreachable!(),
+            },
+            Lifecycle::Submitted => {
+                *slot = Lifecycle::Waiting(cx.waker().clone());
+                Poll::Pending
+            }
+            Lifecycle::Waiting(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+            other => unreachable!("single-shot op polled in a {other:?} slot"),
+        }
+    }
+
+    pub(crate) fn poll_multishot(&self, key: usize, cx: &mut Context<'_>) -> Poll<CqeResult> {
+        let mut inner = self.inner.borrow_mut();
+        let Lifecycle::Multishot { queue, waker } = &mut inner.ops[key] else {
+            unreachable!("multishot op polled in a single-shot slot")
+        };
+        match queue.pop_front() {
+            Some(cqe) => {
+                if !cqe.has_more() {
+                    inner.ops.remove(key);
+                }
+                Poll::Ready(cqe)
+            }
+            None => {
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(crate) fn cancel(&self, key: usize) {
+        let mut inner = self.inner.borrow_mut();
+        if !matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None) {
+            inner.push_cancel(key);
+        }
+    }
+
+    /// Rule 2: the op's future is gone before its completion; park `data` in its slot.
+    pub(crate) fn abandon<T: Completable>(&self, key: usize, mut data: T) {
+        let mut inner = self.inner.borrow_mut();
+        let old = match &inner.ops[key] {
+            Lifecycle::Completed(cqe) => {
+                // Completed but never polled: release what the result created (rule 3).
+                data.cleanup_ignored(cqe);
+                let old = inner.ops.remove(key);
+                drop(inner);
+                drop((old, data));
+                return;
+            }
+            _ if inner.shut_down => {
+                // Rule 5: the shutdown wait ended without this op's CQE.
+                mem::forget(data);
+                return;
+            }
+            _ => mem::replace(&mut inner.ops[key], Lifecycle::ignored_once(data)),
+        };
+        inner.push_cancel(key);
+        drop(inner);
+        drop(old);
+    }
+
+    pub(crate) fn abandon_multishot<T: MultishotCompletable>(&self, key: usize, mut data: T) {
+        let mut inner = self.inner.borrow_mut();
+        let Lifecycle::Multishot { queue, .. } = &mut inner.ops[key] else {
+            unreachable!("multishot op in a single-shot slot")
+        };
+        let mut finished = false;
+        for cqe in queue.drain(..) {
+            data.cleanup_ignored(&cqe);
+            finished |= !cqe.has_more();
+        }
+        let old = if finished {
+            inner.ops.remove(key)
+        } else if inner.shut_down {
+            mem::forget(data);
+            return;
+        } else {
+            let old = mem::replace(&mut inner.ops[key], Lifecycle::ignored_multi(data));
+            inner.push_cancel(key);
+            return drop((inner, old));
+        };
+        drop(inner);
+        drop((old, data));
+    }
+}
+
+impl Inner {
+    fn supports(&self, opcode: u8) -> bool {
+        self.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
+    }
+
+    /// Pushes one SQE, submitting to make room when the SQ is full.
+    ///
+    /// # Safety
+    ///
+    /// The pointers in `entry` must stay valid until its final CQE.
+    unsafe fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        loop {
+            // SAFETY: forwarded from this function's contract.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                return Ok(());
+            }
+            // The SQ is full: hand it to the kernel, then retry.
+            self.turn(0, None)?;
+        }
+    }
+
+    fn push_cancel(&mut self, key: usize) {
+        if !self.supports(opcode::AsyncCancel::CODE) {
+            return; // The op completes on its own; its data waits for that.
+        }
+        let entry = opcode::AsyncCancel::new(key as u64)
+            .build()
+            .user_data(CANCEL_USER_DATA);
+        // SAFETY: a cancel SQE carries no pointers, only the target's user_data.
+        // A failure to push leaves the op to complete on its own, which is sound.
+        let _ = unsafe { self.push(&entry) };
+    }
+
+    /// One trip into the kernel: submit, optionally wait, reap; flush CQ overflow.
+    fn turn(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut reaped = self.reap();
+        if want == 0 && self.ring.submission().is_empty() && self.in_flight == 0 {
+            return Ok(reaped);
+        }
+        // Completions already reaped satisfy a wait.
+        let want = if reaped > 0 { 0 } else { want };
+        let mut retries = 0;
+        loop {
+            match self.enter(want, timeout) {
+                Ok(()) => break,
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN))
+                        && retries < ENTER_RETRIES =>
+                {
+                    // The kernel wants CQ space (or memory) first: make room and retry.
+                    retries += 1;
+                    reaped += self.reap();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        reaped += self.reap();
+        // NODROP: completions that overflowed wait in the kernel; an enter flushes them.
+        while self.ring.submission().cq_overflow() {
+            self.enter(0, None)?;
+            let n = self.reap();
+            reaped += n;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(reaped)
+    }
+
+    fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
+        let result = match timeout {
+            Some(timeout) if want > 0 && self.features.ext_arg => {
+                let ts = types::Timespec::from(timeout);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(want as usize, &args)
+            }
+            _ => {
+                if let (Some(timeout), true) = (timeout, want > 0) {
+                    *self.park_timespec = types::Timespec::from(timeout);
+                    let entry = opcode::Timeout::new(&*self.park_timespec)
+                        .build()
+                        .user_data(PARK_TIMEOUT_USER_DATA);
+                    // SAFETY: the timespec is boxed in `self` and outlives the submission,
+                    // where the kernel copies it.
+                    unsafe { self.push(&entry)? };
+                }
+                let to_submit = self.ring.submission().len() as u32;
+                // SAFETY: no argument pointer is passed (`None`), so there is nothing for the
+                // kernel to read beyond the rings it owns.
+                unsafe {
+                    self.ring.submitter().enter::<libc::sigset_t>(
+                        to_submit,
+                        want,
+                        ENTER_GETEVENTS,
+                        None,
+                    )
+                }
+            }
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME) | Some(libc::EINTR)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Routes every available CQE to its slot; wakes exactly the op it belongs to.
+    fn reap(&mut self) -> usize {
+        let Inner {
+            ring,
+            ops,
+            in_flight,
+            graveyard,
+            ..
+        } = self;
+        let mut count = 0;
+        for cqe in ring.completion() {
+            count += 1;
+            let user_data = cqe.user_data();
+            if user_data == CANCEL_USER_DATA || user_data == PARK_TIMEOUT_USER_DATA {
+                continue;
+            }
+            let key = user_data as usize;
+            let result = CqeResult::from_raw(cqe.result(), cqe.flags());
+            let last = !result.has_more();
+            let Some(slot) = ops.get_mut(key) else {
+                debug_assert!(false, "CQE for unknown slot {key}");
+                continue;
+            };
+            match slot {
+                Lifecycle::Submitted => *slot = Lifecycle::Completed(result),
+                Lifecycle::Waiting(_) => {
+                    if let Lifecycle::Waiting(waker) =
+                        mem::replace(slot, Lifecycle::Completed(result))
+                    {
+                        waker.wake();
+                    }
+                }
+                Lifecycle::Ignored(data) => {
+                    data.late_cqe(&result);
+                    if last && let Lifecycle::Ignored(data) = ops.remove(key) {
+                        graveyard.push(data);
+                    }
+                }
+                Lifecycle::Multishot { queue, waker } => {
+                    queue.push_back(result);
+                    if let Some(waker) = waker.take() {
+                        waker.wake();
+                    }
+                }
+                Lifecycle::Completed(_) => {
+                    debug_assert!(false, "second CQE for single-shot slot {key}");
+                    continue;
+                }
+            }
+            if last {
+                *in_flight -= 1;
+            }
+        }
+        count
+    }
+}
+
+fn opcode_name(code: u8) -> String {
+    let name = match code {
+        opcode::Nop::CODE => "IORING_OP_NOP",
+        opcode::Read::CODE => "IORING_OP_READ",
+        opcode::Write::CODE => "IORING_OP_WRITE",
+        opcode::Recv::CODE => "IORING_OP_RECV",
+        opcode::Send::CODE => "IORING_OP_SEND",
+        opcode::Accept::CODE => "IORING_OP_ACCEPT",
+        opcode::Connect::CODE => "IORING_OP_CONNECT",
+        opcode::Close::CODE => "IORING_OP_CLOSE",
+        opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
+        opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
+        _ => return format!("#{code}"),
+    };
+    name.to_string()
+}

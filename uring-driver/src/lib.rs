@@ -1,0 +1,40 @@
+//! An io_uring completion driver with owned-buffer operation futures.
+//!
+//! A [`Driver`] owns one ring and a table of in-flight operations. Each operation is an
+//! [`Op<T>`] future whose data `T` owns everything the kernel may touch — buffer, fd,
+//! socket address, timespec — until the kernel posts its completion; then the future
+//! resolves and hands the resources back. Dropping an op early is sound: the resources wait
+//! in the driver for the kernel (see [`op`] for the rules).
+//!
+//! The driver knows wakers, not tasks; an executor (the `ringlet` crate) or a plain loop
+//! drives it:
+//!
+//! ```
+//! use std::future::Future;
+//! use std::pin::pin;
+//! use std::task::{Context, Poll, Waker};
+//! use uring_driver::{Driver, Op};
+//!
+//! let driver = Driver::new()?;
+//! let mut op = pin!(Op::nop(&driver));
+//! let mut cx = Context::from_waker(Waker::noop());
+//! let result = loop {
+//!     if let Poll::Ready(result) = op.as_mut().poll(&mut cx) {
+//!         break result;
+//!     }
+//!     driver.park(None)?;
+//! };
+//! assert!(result.is_ok());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod buf;
+mod driver;
+mod fd;
+pub mod op;
+pub mod socket;
+
+pub use buf::{BufResult, IoBuf, IoBufMut, Slice};
+pub use driver::{Builder, Driver, Features, Handle, TaskrunMode};
+pub use fd::SharedFd;
+pub use op::{MultishotOp, Op};

@@ -1,0 +1,375 @@
+//! Operations: the future of one submitted SQE, and the rules that keep it sound.
+//!
+//! An [`Op<T>`] is created by pushing an SQE whose pointers all point into `T`, the op's
+//! data. `T` owns every resource the kernel may touch while the op is in flight: the buffer,
+//! the fd handle, the socket address, the timespec. When the completion (CQE) arrives, `T`
+//! turns it into the op's output and hands the resources back.
+//!
+//! # Soundness rules
+//!
+//! 1. Every pointer in an SQE points into the op's data `T` (or into memory `T` owns), and
+//!    `T`'s memory does not move when `T` moves: buffers live on the heap ([`crate::IoBuf`]
+//!    rule 2), socket addresses and timespecs are boxed. [`Op::new`] is the unsafe boundary
+//!    where each op states which field owns which pointer.
+//! 2. `T` is dropped only after the kernel posted the op's final CQE (the one without
+//!    `IORING_CQE_F_MORE`). A completed op hands `T` back; an op dropped in flight moves `T`
+//!    into its slot ([`Lifecycle::Ignored`]) and submits `IORING_OP_ASYNC_CANCEL`, and the
+//!    reaper frees `T` when the final CQE arrives.
+//! 3. A late result that created a resource is released by its type: an fd accepted for a
+//!    dropped accept op is closed ([`Completable::cleanup_ignored`]).
+//! 4. The fd an op names stays open until that final CQE: `T` holds a [`crate::SharedFd`]
+//!    clone, so the number cannot be reused for another file while the kernel holds it.
+//! 5. When the driver shuts down it cancels every op in flight and waits, bounded, for their
+//!    final CQEs. Data whose CQE never came is leaked, never freed: closing the ring fd does
+//!    not prove the kernel is done with the memory.
+//! 6. Resources are never dropped while the driver is borrowed: a buffer's destructor may
+//!    itself use the driver. Freed data goes to a graveyard emptied after the borrow ends.
+
+mod accept;
+mod close;
+mod connect;
+mod nop;
+mod read;
+mod recv;
+mod send;
+mod timeout;
+mod write;
+
+pub use accept::{Accept, AcceptMulti};
+pub use close::Close;
+pub use connect::Connect;
+pub use nop::Nop;
+pub use read::Read;
+pub use recv::Recv;
+pub use send::Send;
+pub use timeout::Timeout;
+pub use write::Write;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use io_uring::squeue;
+
+use crate::driver::Handle;
+
+/// The kernel's answer to one SQE: the result (a negative `res` becomes an `io::Error`) and
+/// the CQE flags.
+#[derive(Debug)]
+pub struct CqeResult {
+    /// `Ok(res)` for a non-negative result, otherwise the errno as an `io::Error`.
+    pub result: io::Result<u32>,
+    /// The CQE's flags (`IORING_CQE_F_MORE`, `IORING_CQE_F_BUFFER`, ...).
+    pub flags: u32,
+}
+
+impl CqeResult {
+    pub(crate) fn from_raw(res: i32, flags: u32) -> Self {
+        let result = if res < 0 {
+            Err(io::Error::from_raw_os_error(-res))
+        } else {
+            Ok(res as u32)
+        };
+        CqeResult { result, flags }
+    }
+
+    /// Whether more CQEs will follow for the same op (`IORING_CQE_F_MORE`).
+    pub fn has_more(&self) -> bool {
+        io_uring::cqueue::more(self.flags)
+    }
+}
+
+/// The data of a single-shot op: owns what the kernel touches, turns the CQE into the output.
+pub trait Completable: Unpin + 'static {
+    /// What awaiting the op yields.
+    type Output;
+
+    /// Builds the output from the op's completion, handing the resources back.
+    fn complete(self, cqe: CqeResult) -> Self::Output;
+
+    /// Releases what a late completion created after the op was dropped (e.g. closes an
+    /// accepted fd). The data itself is dropped right after, outside the driver's borrow.
+    fn cleanup_ignored(&mut self, _cqe: &CqeResult) {}
+
+    /// The output when the op could not be submitted at all (the driver has shut down, or the
+    /// kernel lacks the opcode). The kernel never saw the data.
+    fn not_submitted(self, error: io::Error) -> Self::Output
+    where
+        Self: Sized,
+    {
+        self.complete(CqeResult {
+            result: Err(error),
+            flags: 0,
+        })
+    }
+}
+
+/// The data of a multishot op: one submission, a stream of CQEs.
+pub trait MultishotCompletable: Unpin + 'static {
+    /// What each CQE yields.
+    type Item;
+
+    /// Turns one CQE into a stream item.
+    fn next(&mut self, cqe: CqeResult) -> Self::Item;
+
+    /// Releases what a CQE created after the stream was dropped, or that was queued but
+    /// never consumed.
+    fn cleanup_ignored(&mut self, _cqe: &CqeResult) {}
+}
+
+/// Op data parked in its slot after the op's future was dropped (rule 2).
+pub(crate) trait IgnoredOp {
+    fn late_cqe(&mut self, cqe: &CqeResult);
+}
+
+struct IgnoredOnce<T>(T);
+
+impl<T: Completable> IgnoredOp for IgnoredOnce<T> {
+    fn late_cqe(&mut self, cqe: &CqeResult) {
+        self.0.cleanup_ignored(cqe);
+    }
+}
+
+struct IgnoredMulti<T>(T);
+
+impl<T: MultishotCompletable> IgnoredOp for IgnoredMulti<T> {
+    fn late_cqe(&mut self, cqe: &CqeResult) {
+        self.0.cleanup_ignored(cqe);
+    }
+}
+
+/// The state of one slot of the op table; a slot's key is its SQE's user_data.
+pub(crate) enum Lifecycle {
+    /// In the SQ or in the kernel; nobody has polled the op yet.
+    Submitted,
+    /// In the kernel; this waker is woken by the CQE.
+    Waiting(Waker),
+    /// The CQE arrived and waits for the op to be polled.
+    Completed(CqeResult),
+    /// The op was dropped in flight; its data waits here for the final CQE.
+    Ignored(Box<dyn IgnoredOp>),
+    /// A multishot op: CQEs queue up until the stream is polled.
+    Multishot {
+        queue: VecDeque<CqeResult>,
+        waker: Option<Waker>,
+    },
+}
+
+impl Lifecycle {
+    pub(crate) fn ignored_once<T: Completable>(data: T) -> Self {
+        Lifecycle::Ignored(Box::new(IgnoredOnce(data)))
+    }
+
+    pub(crate) fn ignored_multi<T: MultishotCompletable>(data: T) -> Self {
+        Lifecycle::Ignored(Box::new(IgnoredMulti(data)))
+    }
+}
+
+impl fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lifecycle::Submitted => f.write_str("Submitted"),
+            Lifecycle::Waiting(_) => f.write_str("Waiting"),
+            Lifecycle::Completed(cqe) => f.debug_tuple("Completed").field(cqe).finish(),
+            Lifecycle::Ignored(_) => f.write_str("Ignored"),
+            Lifecycle::Multishot { queue, .. } => f
+                .debug_struct("Multishot")
+                .field("queued", &queue.len())
+                .finish(),
+        }
+    }
+}
+
+enum State {
+    InFlight(usize),
+    NotSubmitted(Option<io::Error>),
+    Done,
+}
+
+/// The future of one submitted operation; resolves to `T::Output`.
+///
+/// Dropping it before completion is always sound: the data moves into the driver until the
+/// kernel is done with it, and the kernel is asked to cancel the operation.
+#[must_use = "an op does nothing useful unless awaited, and is cancelled when dropped"]
+pub struct Op<T: Completable> {
+    handle: Handle,
+    state: State,
+    data: Option<T>,
+}
+
+impl<T: Completable> fmt::Debug for Op<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::InFlight(key) => format!("InFlight({key})"),
+            State::NotSubmitted(_) => "NotSubmitted".to_string(),
+            State::Done => "Done".to_string(),
+        };
+        f.debug_struct("Op")
+            .field("type", &std::any::type_name::<T>())
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<T: Completable> Op<T> {
+    /// Pushes `entry` to the submission queue as an op owning `data`.
+    ///
+    /// Never fails: if the op cannot be submitted (driver shut down, opcode unsupported, the
+    /// ring unusable), the error is the op's result, and `data` comes back through
+    /// [`Completable::not_submitted`] when it is awaited.
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `entry` points into `data` (or memory `data` owns) and stays valid
+    /// while `data` lives, even when `data` is moved: the op owns `data` until its final CQE.
+    /// The fds `entry` names are kept open by `data`.
+    pub unsafe fn new(handle: &Handle, entry: squeue::Entry, data: T) -> Self {
+        let state = match handle.push_op(entry, Lifecycle::Submitted) {
+            Ok(key) => State::InFlight(key),
+            Err(error) => State::NotSubmitted(Some(error)),
+        };
+        Op {
+            handle: handle.clone(),
+            state,
+            data: Some(data),
+        }
+    }
+
+    /// Asks the kernel to cancel this op (`IORING_OP_ASYNC_CANCEL`). Await the op afterwards
+    /// to get its result (usually `ECANCELED`, or the real result if it won the race) and its
+    /// resources back, the buffer included.
+    pub fn cancel(&mut self) {
+        if let State::InFlight(key) = self.state {
+            self.handle.cancel(key);
+        }
+    }
+
+    /// The driver this op was submitted to.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl<T: Completable> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        match &mut this.state {
+            State::InFlight(key) => {
+                let cqe = std::task::ready!(this.handle.poll_op(*key, cx));
+                this.state = State::Done;
+                let data = this.data.take().expect("op data present until completion");
+                Poll::Ready(data.complete(cqe))
+            }
+            State::NotSubmitted(error) => {
+                let error = error.take().expect("op polled after completion");
+                this.state = State::Done;
+                let data = this.data.take().expect("op data present until completion");
+                Poll::Ready(data.not_submitted(error))
+            }
+            State::Done => panic!("op polled after completion"),
+        }
+    }
+}
+
+impl<T: Completable> Drop for Op<T> {
+    fn drop(&mut self) {
+        if let (State::InFlight(key), Some(data)) = (&self.state, self.data.take()) {
+            self.handle.abandon(*key, data);
+        }
+    }
+}
+
+/// A multishot operation: one SQE, a stream of completions.
+///
+/// Poll it with [`poll_next`](MultishotOp::poll_next) or await [`next`](MultishotOp::next);
+/// `None` means the kernel posted its final CQE. Dropping it early is sound, as for [`Op`].
+#[must_use = "a multishot op is cancelled when dropped"]
+pub struct MultishotOp<T: MultishotCompletable> {
+    handle: Handle,
+    state: State,
+    data: Option<T>,
+}
+
+impl<T: MultishotCompletable> fmt::Debug for MultishotOp<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultishotOp")
+            .field("type", &std::any::type_name::<T>())
+            .field("finished", &matches!(self.state, State::Done))
+            .finish()
+    }
+}
+
+impl<T: MultishotCompletable> MultishotOp<T> {
+    /// Pushes a multishot `entry` owning `data`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Op::new`], for every CQE the op may post until its final one.
+    pub unsafe fn new(handle: &Handle, entry: squeue::Entry, data: T) -> Self {
+        let slot = Lifecycle::Multishot {
+            queue: VecDeque::new(),
+            waker: None,
+        };
+        let state = match handle.push_op(entry, slot) {
+            Ok(key) => State::InFlight(key),
+            Err(error) => State::NotSubmitted(Some(error)),
+        };
+        MultishotOp {
+            handle: handle.clone(),
+            state,
+            data: Some(data),
+        }
+    }
+
+    /// The next item, or `None` once the kernel has ended the stream.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
+        let data = match self.data.as_mut() {
+            Some(data) => data,
+            None => return Poll::Ready(None),
+        };
+        match &mut self.state {
+            State::InFlight(key) => {
+                let cqe = std::task::ready!(self.handle.poll_multishot(*key, cx));
+                if !cqe.has_more() {
+                    self.state = State::Done;
+                }
+                Poll::Ready(Some(data.next(cqe)))
+            }
+            State::NotSubmitted(error) => {
+                let error = error.take().expect("error present until reported");
+                self.state = State::Done;
+                Poll::Ready(Some(data.next(CqeResult {
+                    result: Err(error),
+                    flags: 0,
+                })))
+            }
+            State::Done => Poll::Ready(None),
+        }
+    }
+
+    /// Waits for the next item; `None` once the stream has ended.
+    pub async fn next(&mut self) -> Option<T::Item> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Asks the kernel to end the stream; the final CQE (usually `ECANCELED`) still arrives
+    /// through [`next`](MultishotOp::next).
+    pub fn cancel(&mut self) {
+        if let State::InFlight(key) = self.state {
+            self.handle.cancel(key);
+        }
+    }
+}
+
+impl<T: MultishotCompletable> Drop for MultishotOp<T> {
+    fn drop(&mut self) {
+        if let (State::InFlight(key), Some(data)) = (&self.state, self.data.take()) {
+            self.handle.abandon_multishot(*key, data);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+use std::io;
+
+use io_uring::opcode;
+
+use super::{Completable, CqeResult, Op};
+use crate::Handle;
+
+/// `IORING_OP_NOP`: a round trip through the ring that touches nothing.
+#[derive(Debug)]
+pub struct Nop;
+
+impl Op<Nop> {
+    /// Submits a no-op.
+    pub fn nop(handle: &Handle) -> Self {
+        // SAFETY: a NOP carries no pointers and names no fd.
+        unsafe { Op::new(handle, opcode::Nop::new().build(), Nop) }
+    }
+}
+
+impl Completable for Nop {
+    type Output = io::Result<()>;
+
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
+        cqe.result.map(drop)
+    }
+}

@@ -1,0 +1,219 @@
+//! Dropping an op while the kernel still holds it: the buffer outlives the dropped future
+//! until the final CQE, the slot is freed, and no descriptor leaks.
+//!
+//! Each scenario runs twice: the fd becomes ready after the drop was noticed by the kernel,
+//! and before (so the completion races the cancel). Run these under valgrind too (see
+//! `.ci/run`): a use-after-free of a buffer would be an error there.
+
+mod common;
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use common::{Canary, drain, open_fds, pipe, poll_once, serial};
+use uring_driver::op::{AcceptMulti, Read, Recv};
+use uring_driver::{Driver, MultishotOp, Op, SharedFd};
+
+#[derive(Clone, Copy, Debug)]
+enum Race {
+    /// The kernel sees the cancel before the fd is ready.
+    CancelFirst,
+    /// The fd is ready before the kernel sees the cancel.
+    ReadyFirst,
+}
+
+const RACES: [Race; 2] = [Race::CancelFirst, Race::ReadyFirst];
+
+fn settle(driver: &Driver, race: Race) {
+    if let Race::CancelFirst = race {
+        driver.submit().unwrap();
+    }
+}
+
+#[test]
+fn dropped_read_keeps_its_buffer_until_the_final_cqe() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let (r, w) = pipe();
+        let r = SharedFd::new(r);
+        let (buf, dropped) = Canary::new(64);
+        let mut op: Op<Read<Canary>> = Op::read(&driver, &r, buf);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        assert!(
+            !dropped.get(),
+            "{race:?}: buffer freed while the kernel holds it"
+        );
+        assert_eq!(driver.in_flight(), 1);
+        settle(&driver, race);
+        let mut w = std::fs::File::from(w);
+        w.write_all(b"made ready").unwrap();
+        drain(&driver);
+        assert!(dropped.get(), "{race:?}: buffer freed after the final CQE");
+        assert_eq!(driver.slots(), 0, "{race:?}: slot freed");
+        drop((driver, r, w));
+        assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
+    }
+}
+
+#[test]
+fn dropped_recv_keeps_its_buffer_until_the_final_cqe() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = SharedFd::new(a.into());
+        let (buf, dropped) = Canary::new(64);
+        let mut op: Op<Recv<Canary>> = Op::recv(&driver, &a, buf, 0);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        assert!(
+            !dropped.get(),
+            "{race:?}: buffer freed while the kernel holds it"
+        );
+        settle(&driver, race);
+        b.write_all(b"made ready").unwrap();
+        drain(&driver);
+        assert!(dropped.get());
+        assert_eq!(driver.slots(), 0);
+        drop((driver, a, b));
+        assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
+    }
+}
+
+#[test]
+fn dropped_accept_closes_a_late_connection() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener = SharedFd::new(listener.into());
+        let mut op = Op::accept(&driver, &listener);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        settle(&driver, race);
+        let client = TcpStream::connect(addr).unwrap();
+        drain(&driver);
+        assert_eq!(driver.slots(), 0);
+        drop((driver, listener, client));
+        assert_eq!(open_fds(), fds, "{race:?}: an accepted fd leaked");
+    }
+}
+
+#[test]
+fn accept_completed_but_never_polled_is_closed_on_drop() {
+    let _g = serial();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = SharedFd::new(listener.into());
+    let op = Op::accept(&driver, &listener);
+    let client = TcpStream::connect(addr).unwrap();
+    drain(&driver);
+    assert_eq!(driver.slots(), 1, "completed, waiting to be polled");
+    drop(op);
+    assert_eq!(driver.slots(), 0);
+    drop((driver, listener, client));
+    assert_eq!(open_fds(), fds);
+}
+
+#[test]
+fn dropped_timeout_is_cancelled_and_its_slot_freed() {
+    let _g = serial();
+    for race in RACES {
+        let driver = Driver::new().unwrap();
+        let mut op = Op::timeout(&driver, Duration::from_millis(30));
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        settle(&driver, race);
+        std::thread::sleep(Duration::from_millis(40));
+        drain(&driver);
+        assert_eq!(driver.slots(), 0, "{race:?}");
+    }
+}
+
+#[test]
+fn dropped_multishot_accept_closes_queued_and_late_connections() {
+    let _g = serial();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = SharedFd::new(listener.into());
+    let incoming: MultishotOp<AcceptMulti> = MultishotOp::accept_multi(&driver, &listener);
+    let early: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    driver.park(Some(Duration::from_millis(200))).unwrap();
+    driver.submit().unwrap();
+    drop(incoming);
+    let late: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    drain(&driver);
+    assert_eq!(driver.slots(), 0);
+    drop((driver, listener, early, late));
+    assert_eq!(open_fds(), fds, "queued or late accepted fds leaked");
+}
+
+#[test]
+fn dropped_write_and_connect_are_sound() {
+    let _g = serial();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    // A write into a full pipe stays in flight until the reader drains it.
+    let (r, w) = pipe();
+    let w = SharedFd::new(w);
+    let big = vec![7u8; 1 << 20];
+    let mut op = Op::write(&driver, &w, big);
+    assert!(poll_once(&mut op).is_pending());
+    driver.submit().unwrap();
+    drop(op);
+    drop(r);
+    // A connect to a listener whose backlog is full stays in flight.
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let fd = SharedFd::new(uring_driver::socket::socket_for(&addr, libc::SOCK_STREAM).unwrap());
+    let listener = TcpListener::bind(addr).unwrap();
+    let op = Op::connect(&driver, &fd, listener.local_addr().unwrap());
+    drop(op);
+    drain(&driver);
+    assert_eq!(driver.slots(), 0);
+    drop((driver, w, fd, listener));
+    assert_eq!(open_fds(), fds);
+}
+
+#[test]
+fn driver_dropped_with_ops_in_flight_cancels_and_drains_them() {
+    let _g = serial();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    let (r, w) = pipe();
+    let r = SharedFd::new(r);
+    let mut canaries = Vec::new();
+    for _ in 0..100 {
+        let (buf, dropped) = Canary::new(16);
+        let mut op = Op::read(&driver, &r, buf);
+        assert!(poll_once(&mut op).is_pending());
+        drop(op);
+        canaries.push(dropped);
+    }
+    let sleeps: Vec<_> = (0..100)
+        .map(|_| Op::timeout(&driver, Duration::from_secs(3600)))
+        .collect();
+    driver.submit().unwrap();
+    drop(driver);
+    assert!(
+        canaries.iter().all(|d| d.get()),
+        "every parked buffer freed after its CQE"
+    );
+    drop((sleeps, r, w));
+    assert_eq!(open_fds(), fds, "ring fd and pipes closed");
+}
