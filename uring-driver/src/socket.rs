@@ -249,6 +249,22 @@ pub fn peer_addr(fd: impl AsFd) -> io::Result<SocketAddr> {
     get_addr(fd, libc::getpeername)
 }
 
+/// Shuts down the read half, the write half or both of a connected socket.
+///
+/// # Errors
+///
+/// What `shutdown(2)` reports (`ENOTCONN` if not connected).
+pub fn shutdown(fd: impl AsFd, how: std::net::Shutdown) -> io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: shutdown(2) takes no pointers.
+    cvt(unsafe { libc::shutdown(fd.as_fd().as_raw_fd(), how) })?;
+    Ok(())
+}
+
 /// The pending error on a socket (`SO_ERROR`), cleared by reading it.
 ///
 /// # Errors

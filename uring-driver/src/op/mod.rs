@@ -13,7 +13,7 @@
 //!    where each op states which field owns which pointer.
 //! 2. `T` is dropped only after the kernel posted the op's final CQE (the one without
 //!    `IORING_CQE_F_MORE`). A completed op hands `T` back; an op dropped in flight moves `T`
-//!    into its slot ([`Lifecycle::Ignored`]) and submits `IORING_OP_ASYNC_CANCEL`, and the
+//!    into its slot (the `Ignored` state) and submits `IORING_OP_ASYNC_CANCEL`, and the
 //!    reaper frees `T` when the final CQE arrives.
 //! 3. A late result that created a resource is released by its type: an fd accepted for a
 //!    dropped accept op is closed ([`Completable::cleanup_ignored`]).

@@ -1,0 +1,239 @@
+//! The task cell: a spawned future, its output and its join waker, behind one `Arc`.
+//!
+//! Wakers must be `Send + Sync` (the `Waker` contract), while ringlet's tasks are `!Send`
+//! futures. The cell reconciles the two: everything `!Send` in it is only ever touched on
+//! the thread of the worker that owns the task; other threads only flip atomic state bits
+//! and push the `Arc` onto the owner's remote queue.
+//!
+//! # Rules
+//!
+//! 1. `stage` and `join_waker` are accessed only on the owner thread: by the worker (`run`,
+//!    `shutdown`) and by the task's `JoinHandle`, which is `!Send` and created there.
+//! 2. While `RUNNING` is set, the worker holds `&mut` to `stage` (it is polling or dropping
+//!    the future); the join side then touches neither `stage` nor anything but atomics.
+//! 3. `COMPLETE` is set only after the stage holds the final result, and never cleared;
+//!    after it, the future is gone.
+//! 4. The future and the output are dropped on the owner thread: by `run`/`shutdown`, or by
+//!    the `JoinHandle` (detach or consume). A foreign thread dropping the last waker drops
+//!    an empty stage.
+//! 5. `SCHEDULED` means the `Arc` sits in a run queue (at most once); a wake sets it and
+//!    pushes only if it was clear.
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::queue::Shared;
+use crate::task::JoinError;
+
+const SCHEDULED: u8 = 1;
+const RUNNING: u8 = 2;
+const COMPLETE: u8 = 4;
+const CANCEL: u8 = 8;
+const DETACHED: u8 = 16;
+
+/// A task as the run queues see it.
+pub(crate) trait Runnable: Send + Sync {
+    /// Polls the task once, or drops it if cancelled. Owner thread only.
+    fn run(self: Arc<Self>);
+    /// Drops the future (if still running) and resolves the task as cancelled. Owner thread
+    /// only; used when the runtime shuts down.
+    fn shutdown(&self);
+}
+
+/// A task as its `JoinHandle` sees it. Owner thread only (rule 1).
+pub(crate) trait JoinTarget<T> {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    fn cancel(self: Arc<Self>) -> bool;
+    fn is_finished(&self) -> bool;
+    fn detach(&self);
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct TaskCell<F: Future> {
+    state: AtomicU8,
+    shared: Arc<Shared>,
+    registry_key: usize,
+    stage: UnsafeCell<Stage<F>>,
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: the `!Send`/`!Sync` parts (`stage`, `join_waker`) are only accessed on the owner
+// thread (rule 1); other threads touch `state` (atomic) and `shared` (Send + Sync).
+// Dropping the cell elsewhere drops an empty stage (rule 4).
+unsafe impl<F: Future> Send for TaskCell<F> {}
+// SAFETY: as above; shared access from other threads is limited to atomics.
+unsafe impl<F: Future> Sync for TaskCell<F> {}
+
+impl<F: Future + 'static> TaskCell<F> {
+    pub(crate) fn new(future: F, shared: Arc<Shared>, registry_key: usize) -> Arc<Self> {
+        Arc::new(TaskCell {
+            state: AtomicU8::new(0),
+            shared,
+            registry_key,
+            stage: UnsafeCell::new(Stage::Running(future)),
+            join_waker: UnsafeCell::new(None),
+        })
+    }
+
+    /// Rule 5: queue the task unless it is queued already or finished.
+    pub(crate) fn schedule(self: &Arc<Self>) {
+        let prev = self.state.fetch_or(SCHEDULED, Ordering::AcqRel);
+        if prev & (SCHEDULED | COMPLETE) == 0 {
+            self.shared.schedule(self.clone());
+        }
+    }
+
+    /// Stores the result, marks the task complete and wakes the joiner. Called with
+    /// `RUNNING` set, on the owner thread.
+    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+        let old = std::mem::replace(stage, Stage::Finished(result));
+        // Dropping the future runs user destructors; a panic there must not unwind through
+        // the worker.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+        let prev = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((s & !RUNNING) | COMPLETE)
+            })
+            .unwrap_or_else(|s| s);
+        if prev & DETACHED != 0 {
+            // Rule 4: nobody will read the output; drop it here, on the owner thread.
+            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        }
+        super::worker::unregister(self.registry_key);
+        // SAFETY: owner thread (rule 1); the join side does not hold a reference to
+        // `join_waker` across calls.
+        let waker = unsafe { (*self.join_waker.get()).take() };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F: Future + 'static> Runnable for TaskCell<F> {
+    fn run(self: Arc<Self>) {
+        let prev = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((s & !SCHEDULED) | RUNNING)
+            })
+            .unwrap_or_else(|s| s);
+        if prev & COMPLETE != 0 {
+            self.state.fetch_and(!RUNNING, Ordering::AcqRel);
+            return;
+        }
+        // SAFETY: owner thread, and `RUNNING` is now set, so the join side keeps off the
+        // stage (rules 1, 2). The run loop is not reentrant, so this is the only `&mut`.
+        let stage = unsafe { &mut *self.stage.get() };
+        let Stage::Running(future) = stage else {
+            unreachable!("a task without COMPLETE holds its future")
+        };
+        if prev & CANCEL != 0 {
+            self.finish(stage, Err(JoinError::Cancelled));
+            return;
+        }
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: the future lives inside the Arc'd cell and is never moved until dropped.
+        let future = unsafe { std::pin::Pin::new_unchecked(future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+            Ok(Poll::Pending) => {
+                self.state.fetch_and(!RUNNING, Ordering::AcqRel);
+            }
+            Ok(Poll::Ready(output)) => self.finish(stage, Ok(output)),
+            Err(payload) => self.finish(stage, Err(JoinError::Panicked(payload))),
+        }
+    }
+
+    fn shutdown(&self) {
+        let prev = self.state.fetch_or(RUNNING | CANCEL, Ordering::AcqRel);
+        if prev & COMPLETE != 0 {
+            self.state.fetch_and(!RUNNING, Ordering::AcqRel);
+            return;
+        }
+        // SAFETY: owner thread, outside any poll (the runtime is shutting down), with
+        // `RUNNING` set by us (rules 1, 2).
+        let stage = unsafe { &mut *self.stage.get() };
+        self.finish(stage, Err(JoinError::Cancelled));
+    }
+}
+
+impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        let state = self.state.load(Ordering::Acquire);
+        if state & COMPLETE == 0 || state & RUNNING != 0 {
+            // SAFETY: owner thread (rule 1); `run` touches `join_waker` only in `finish`,
+            // which is not running now (we are on the same thread, outside it).
+            let slot = unsafe { &mut *self.join_waker.get() };
+            match slot {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        // SAFETY: owner thread, COMPLETE and not RUNNING: nobody else holds the stage
+        // (rules 1-3).
+        let stage = unsafe { &mut *self.stage.get() };
+        match std::mem::replace(stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned the task's result"),
+        }
+    }
+
+    fn cancel(self: Arc<Self>) -> bool {
+        let prev = self.state.fetch_or(CANCEL, Ordering::AcqRel);
+        if prev & COMPLETE != 0 {
+            return false;
+        }
+        self.schedule();
+        true
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+
+    fn detach(&self) {
+        let prev = self.state.fetch_or(DETACHED, Ordering::AcqRel);
+        if prev & COMPLETE != 0 && prev & RUNNING == 0 {
+            // SAFETY: owner thread, complete, not running (rules 1-3).
+            let stage = unsafe { &mut *self.stage.get() };
+            let old = std::mem::replace(stage, Stage::Consumed);
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+        }
+        // SAFETY: owner thread (rule 1).
+        drop(unsafe { (*self.join_waker.get()).take() });
+    }
+}
+
+impl<F: Future + 'static> Wake for TaskCell<F> {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
+
+/// Creates the eventfd through which other threads wake a parked worker. It is blocking on
+/// purpose: io_uring polls a blocking fd, but fails a read on an `O_NONBLOCK` one with EAGAIN.
+pub(crate) fn eventfd() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: eventfd(2) takes no pointers.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: eventfd returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

@@ -1,0 +1,201 @@
+//! One worker: a thread's run queues, its task registry and its ring.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+use uring_driver::op::Read;
+use uring_driver::{Handle, Op, SharedFd};
+
+use super::queue::{Shared, TaskRef};
+use super::raw::TaskCell;
+use super::waker::MainWaker;
+use crate::task::JoinHandle;
+
+/// How many tasks run between two trips into the kernel, so that a flood of ready tasks
+/// cannot keep completions and timers waiting.
+const TASK_BUDGET: usize = 256;
+
+/// The read armed on the wake-up eventfd: 8 bytes, the eventfd counter.
+type WakeRead = Op<Read<Box<[u8; 8]>>>;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+}
+
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    driver: Handle,
+    local: RefCell<VecDeque<TaskRef>>,
+    /// Every task not yet complete, so shutdown can drop their futures.
+    tasks: RefCell<Slab<TaskRef>>,
+    /// Read side of the wake-up eventfd and the read op armed on it.
+    wake_fd: SharedFd,
+    wake_read: RefCell<Option<WakeRead>>,
+}
+
+impl Worker {
+    pub(crate) fn new(driver: Handle) -> std::io::Result<Rc<Worker>> {
+        let (shared, reader) = Shared::new()?;
+        Ok(Rc::new(Worker {
+            shared,
+            driver,
+            local: RefCell::new(VecDeque::with_capacity(256)),
+            tasks: RefCell::new(Slab::new()),
+            wake_fd: SharedFd::new(OwnedFd::from(reader)),
+            wake_read: RefCell::new(None),
+        }))
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
+    pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
+        let _enter = Enter::new(self.clone(), true);
+        let main = MainWaker::new(self.shared.clone());
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if main.take()
+                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
+            {
+                return output;
+            }
+            self.run_tasks();
+            self.shared.drain_into(&mut self.local.borrow_mut());
+            let idle = self.local.borrow().is_empty() && !main.is_woken();
+            self.turn(idle);
+        }
+    }
+
+    fn run_tasks(&self) {
+        for _ in 0..TASK_BUDGET {
+            let task = self.local.borrow_mut().pop_front();
+            match task {
+                Some(task) => task.run(),
+                None => break,
+            }
+        }
+    }
+
+    /// One trip into the kernel: blocking when nothing is ready to run.
+    fn turn(&self, idle: bool) {
+        let mut wake_read = self.wake_read.borrow_mut();
+        let read = wake_read
+            .get_or_insert_with(|| Op::read(&self.driver, &self.wake_fd, Box::new([0u8; 8])));
+        let result = if idle {
+            self.driver.park(None)
+        } else {
+            self.driver.submit()
+        };
+        if let Err(e) = result {
+            // The ring itself failed (not an op): nothing can make progress any more.
+            panic!("ringlet: io_uring_enter failed, the worker cannot continue: {e}");
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        if pin!(read).poll(&mut cx).is_ready() {
+            // Woken by another thread; the next turn re-arms the read.
+            *wake_read = None;
+        }
+    }
+
+    /// Drops every task's future (running their destructors and cancelling their ops),
+    /// then refuses further wakes. Run before the driver is dropped.
+    pub(crate) fn shutdown(self: &Rc<Self>) {
+        let _enter = Enter::new(self.clone(), false);
+        // Destructors may spawn; a few rounds settle that, a spawn loop is cut off.
+        for _ in 0..64 {
+            let tasks: Vec<TaskRef> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                task.shutdown();
+            }
+        }
+        self.local.borrow_mut().clear();
+        drop(self.shared.close());
+        self.wake_read.borrow_mut().take();
+    }
+}
+
+/// Makes a worker current on this thread for the guard's lifetime.
+struct Enter {
+    previous: Option<Rc<Worker>>,
+}
+
+impl Enter {
+    fn new(worker: Rc<Worker>, exclusive: bool) -> Enter {
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(worker));
+        if exclusive && previous.is_some() {
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+            panic!(
+                "ringlet: block_on called from inside a runtime; \
+                 await the future or spawn it instead"
+            );
+        }
+        Enter { previous }
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+fn with_current<R>(f: impl FnOnce(&Rc<Worker>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Pushes `task` to the local queue if worker `id` is current on this thread.
+pub(crate) fn push_local(id: usize, task: TaskRef) -> Result<(), TaskRef> {
+    let mut task = Some(task);
+    with_current(|w| {
+        if w.shared.id() == id {
+            w.local
+                .borrow_mut()
+                .push_back(task.take().expect("pushed once"));
+        }
+    });
+    task.map_or(Ok(()), Err)
+}
+
+pub(crate) fn is_current(id: usize) -> bool {
+    with_current(|w| w.shared.id() == id).unwrap_or(false)
+}
+
+pub(crate) fn unregister(key: usize) {
+    with_current(|w| w.tasks.borrow_mut().try_remove(key));
+}
+
+/// The driver of the current worker, if there is one.
+pub(crate) fn current_driver() -> Option<Handle> {
+    with_current(|w| w.driver.clone())
+}
+
+/// Spawns `future` on the current worker.
+pub(crate) fn spawn<F>(future: F) -> Option<JoinHandle<F::Output>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current(|w| {
+        let mut tasks = w.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let cell = TaskCell::new(future, w.shared.clone(), entry.key());
+        entry.insert(cell.clone());
+        drop(tasks);
+        cell.schedule();
+        JoinHandle::new(cell)
+    })
+}

@@ -1,0 +1,5 @@
+//! Networking: TCP listeners and streams over io_uring, with owned buffers.
+
+mod tcp;
+
+pub use tcp::{TcpListener, TcpStream};

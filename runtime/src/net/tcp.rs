@@ -1,0 +1,301 @@
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd, socket};
+
+use crate::executor::worker;
+
+/// Accept backlog of [`TcpListener::bind`].
+const DEFAULT_BACKLOG: u32 = 1024;
+
+fn no_runtime() -> io::Error {
+    io::Error::other("ringlet I/O used outside a ringlet runtime (call it from run/block_on)")
+}
+
+fn driver() -> io::Result<Handle> {
+    worker::current_driver().ok_or_else(no_runtime)
+}
+
+/// A TCP socket listening for connections.
+///
+/// ```no_run
+/// use ringlet::net::TcpListener;
+///
+/// async fn serve() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:7878")?;
+///     loop {
+///         let (stream, peer) = listener.accept().await?;
+///         ringlet::spawn(async move {
+///             let (result, _buf) = stream.write_all(b"hello\n".to_vec()).await;
+///             if let Err(e) = result {
+///                 eprintln!("{peer}: {e}");
+///             }
+///         });
+///     }
+/// }
+///
+/// ringlet::run(serve())??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    fd: SharedFd,
+    local_addr: SocketAddr,
+}
+
+impl TcpListener {
+    /// Binds a listener to `addr` (with `SO_REUSEADDR`, backlog 1024). Each address `addr`
+    /// resolves to is tried in turn.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last address tried: `AddrInUse` if the port is taken,
+    /// `PermissionDenied` for a privileged port, and so on.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let mut last_error = None;
+        for addr in addr.to_socket_addrs()? {
+            match Self::bind_one(&addr) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        }))
+    }
+
+    fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {
+        let fd = socket::socket_for(addr, libc::SOCK_STREAM)?;
+        socket::set_reuse_address(&fd, true)?;
+        socket::bind(&fd, addr)?;
+        socket::listen(&fd, DEFAULT_BACKLOG)?;
+        let local_addr = socket::local_addr(&fd)?;
+        Ok(TcpListener {
+            fd: SharedFd::new(fd),
+            local_addr,
+        })
+    }
+
+    /// Accepts one connection.
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` reports: `EMFILE`/`ENFILE` when out of descriptors (back off and
+    /// retry: the listener stays usable), `ECONNABORTED` for a connection reset before it
+    /// was accepted.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (fd, peer) = Op::accept(&driver()?, &self.fd).await?;
+        let stream = TcpStream::from_fd(fd);
+        let peer = match peer {
+            Some(peer) => peer,
+            None => stream.peer_addr()?,
+        };
+        Ok((stream, peer))
+    }
+
+    /// The address the listener is bound to (with the real port if bound to port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local_addr)
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr)
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// A TCP connection. Reads and writes take owned buffers and give them back.
+///
+/// ```no_run
+/// use ringlet::net::TcpStream;
+///
+/// ringlet::run(async {
+///     let stream = TcpStream::connect("127.0.0.1:7878".parse().unwrap()).await?;
+///     let (result, _) = stream.write_all(b"ping".to_vec()).await;
+///     result?;
+///     let (result, reply) = stream.read(Vec::with_capacity(1024)).await;
+///     println!("{} bytes: {:?}", result?, reply);
+///     Ok::<_, std::io::Error>(())
+/// })?
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    fd: SharedFd,
+}
+
+impl TcpStream {
+    fn from_fd(fd: OwnedFd) -> TcpStream {
+        TcpStream {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    /// Opens a connection to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` if nothing listens there, `TimedOut`, `NetworkUnreachable`, ...;
+    /// or an error if called outside a runtime.
+    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let driver = driver()?;
+        let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
+        Op::connect(&driver, &fd, addr).await?;
+        Ok(TcpStream { fd })
+    }
+
+    /// Reads up to `buf.bytes_total()` bytes into `buf` (from its start). `Ok(0)` means
+    /// the peer closed its side (EOF), or that `buf` has no room.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionReset` if the peer reset the connection, among others. The buffer comes
+    /// back either way.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Reads until `buf` is full (`buf.bytes_total()` bytes).
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
+    /// the first read error.
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_total();
+        let mut buf = buf;
+        let mut filled = 0;
+        while filled < total {
+            let (result, slice) = self.read(buf.slice(filled..)).await;
+            buf = slice.into_inner();
+            match result {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("connection closed after {filled} of {total} bytes"),
+                    );
+                    return (Err(e), buf);
+                }
+                Ok(n) => filled += n,
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Writes some of `buf`'s initialized bytes; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe` or `ConnectionReset` if the peer is gone (never a `SIGPIPE`), among
+    /// others. The buffer comes back either way.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Writes all of `buf`'s initialized bytes.
+    ///
+    /// # Errors
+    ///
+    /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
+    /// back either way.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut buf = buf;
+        let mut written = 0;
+        while written < total {
+            let (result, slice) = self.write(buf.slice(written..)).await;
+            buf = slice.into_inner();
+            match result {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    return (Err(e), buf);
+                }
+                Ok(n) => written += n,
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Shuts down the read side, the write side, or both. Shutting down `Write` sends FIN:
+    /// the peer reads EOF after the data already sent.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is already gone.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        socket::shutdown(&self.fd, how)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        socket::set_nodelay(&self.fd, on)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket::peer_addr(&self.fd)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&self.fd)
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<std::net::TcpStream> for TcpStream {
+    /// Adopts a connected std stream (blocking or not: io_uring handles both).
+    fn from(stream: std::net::TcpStream) -> TcpStream {
+        TcpStream::from_fd(stream.into())
+    }
+}

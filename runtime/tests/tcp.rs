@@ -1,0 +1,124 @@
+//! TCP over the runtime: accept, connect, owned-buffer reads and writes, and errors.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+
+use ringlet::net::{TcpListener, TcpStream};
+use ringlet::spawn;
+
+#[test]
+fn echo_round_trip_between_a_listener_and_a_client() {
+    ringlet::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = spawn(async move {
+            let (stream, peer) = listener.accept().await.unwrap();
+            assert_eq!(peer, stream.peer_addr().unwrap());
+            let (n, buf) = stream.read(Vec::with_capacity(64)).await;
+            assert_eq!(n.unwrap(), 5);
+            let (res, _) = stream.write_all(buf).await;
+            res.unwrap();
+            let (n, _) = stream.read(vec![0u8; 8]).await;
+            assert_eq!(n.unwrap(), 0, "EOF after the client's shutdown");
+        });
+        let client = TcpStream::connect(addr).await.unwrap();
+        client.set_nodelay(true).unwrap();
+        let (res, _) = client.write_all(b"hello".to_vec()).await;
+        res.unwrap();
+        let (res, buf) = client.read_exact(vec![0u8; 5]).await;
+        res.unwrap();
+        assert_eq!(buf, b"hello");
+        client.shutdown(Shutdown::Write).unwrap();
+        server.await.unwrap();
+    })
+    .unwrap();
+}
+
+#[test]
+fn connect_refused_is_an_error_not_a_panic() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = ringlet::run(TcpStream::connect(addr)).unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn bind_to_a_taken_address_is_addr_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = TcpListener::bind(taken.local_addr().unwrap()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+}
+
+#[test]
+fn read_exact_reports_eof_mid_message_and_keeps_the_bytes() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"abc").unwrap();
+    });
+    ringlet::run(async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (res, buf) = stream.read_exact(vec![0u8; 10]).await;
+        let err = res.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+        assert!(err.to_string().contains("3 of 10"), "{err}");
+        assert_eq!(&buf[..3], b"abc");
+    })
+    .unwrap();
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_peer_reset_is_an_error_on_that_connection_only() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        // Linger 0: close sends RST instead of FIN.
+        let s = socket2_free_linger_zero(s);
+        drop(s);
+        let (mut ok, _) = listener.accept().unwrap();
+        let mut b = [0u8; 2];
+        ok.read_exact(&mut b).unwrap();
+        ok.write_all(&b).unwrap();
+    });
+    ringlet::run(async move {
+        let doomed = TcpStream::connect(addr).await.unwrap();
+        let (res, _) = doomed.read(vec![0u8; 8]).await;
+        assert_eq!(res.unwrap_err().kind(), ErrorKind::ConnectionReset);
+        let fine = TcpStream::connect(addr).await.unwrap();
+        let (res, _) = fine.write_all("hi").await;
+        res.unwrap();
+        let (res, buf) = fine.read_exact(vec![0u8; 2]).await;
+        res.unwrap();
+        assert_eq!(buf, b"hi");
+    })
+    .unwrap();
+    peer.join().unwrap();
+}
+
+/// Sets SO_LINGER {on, 0} through the std API's raw fd, so dropping sends RST.
+fn socket2_free_linger_zero(s: std::net::TcpStream) -> std::net::TcpStream {
+    // std exposes linger only on nightly; a zero-linger close is a RST, which the test
+    // needs, so reach for setsockopt through libc.
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the option value points to a live linger struct of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    s
+}
