@@ -1,0 +1,3 @@
+//! Library side of the ringlet examples: the pieces their tests drive in-process.
+
+pub mod echo;

@@ -1,0 +1,282 @@
+//! The echo server under load in-process, and the echo-server binary as a user runs it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ringlet::net::{TcpListener, TcpStream as RingletStream};
+use ringlet_examples::echo;
+
+/// xorshift64*: a fixed-seed generator, so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn start_in_process_server() -> SocketAddr {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        ringlet::run(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            echo::serve(listener, 4096).await
+        })
+        .unwrap()
+        .unwrap();
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn two_hundred_clients_echo_a_thousand_random_messages_each() {
+    const CLIENTS: u64 = 200;
+    const MESSAGES: usize = 1000;
+    let addr = start_in_process_server();
+    let total: u64 = ringlet::run(async move {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|id| {
+                ringlet::spawn(async move {
+                    let stream = RingletStream::connect(addr).await?;
+                    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id + 1));
+                    let mut echoed = 0u64;
+                    let mut reply = vec![0u8; 0];
+                    for _ in 0..MESSAGES {
+                        let len = 1 + (rng.next() % 2048) as usize;
+                        let seed = rng.next();
+                        let msg: Vec<u8> = (0..len)
+                            .map(|i| (seed >> (i % 57)) as u8 ^ i as u8)
+                            .collect();
+                        let (res, msg) = stream.write_all(msg).await;
+                        res?;
+                        reply.clear();
+                        reply.reserve_exact(len);
+                        let (res, back) = stream.read_exact(reply.slice_to(len)).await;
+                        res?;
+                        reply = back.into_inner();
+                        assert_eq!(reply[..len], msg[..], "client {id}: corrupted echo");
+                        echoed += len as u64;
+                    }
+                    Ok::<u64, std::io::Error>(echoed)
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for c in clients {
+            total += c.await.unwrap().unwrap();
+        }
+        total
+    })
+    .unwrap();
+    assert!(total > CLIENTS * MESSAGES as u64, "every message echoed");
+}
+
+/// A slice of the first `len` bytes of a vector's capacity.
+trait SliceTo: Sized {
+    fn slice_to(self, len: usize) -> ringlet::Slice<Self>;
+}
+
+impl SliceTo for Vec<u8> {
+    fn slice_to(self, len: usize) -> ringlet::Slice<Self> {
+        ringlet::IoBuf::slice(self, ..len)
+    }
+}
+
+/// The echo-server binary, killed when dropped; stderr lines arrive on a channel.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        let (tx, stderr) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("no log line containing {needle:?}: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn half_close_gets_everything_echoed_then_the_server_closes() {
+    let server = Server::start(&["--buffer-size", "1000"]);
+    let mut client = TcpStream::connect(server.addr).unwrap();
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let mut w = client.try_clone().unwrap();
+        let payload = payload.clone();
+        std::thread::spawn(move || {
+            w.write_all(&payload).unwrap();
+            w.shutdown(Shutdown::Write).unwrap();
+        })
+    };
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut back = Vec::new();
+    client.read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert_eq!(back.len(), payload.len());
+    assert!(back == payload, "echoed bytes differ");
+}
+
+#[test]
+fn a_peer_reset_is_logged_and_the_server_carries_on() {
+    let server = Server::start(&[]);
+    {
+        let mut doomed = TcpStream::connect(server.addr).unwrap();
+        doomed.write_all(b"about to vanish").unwrap();
+        let mut b = [0u8; 15];
+        doomed.read_exact(&mut b).unwrap();
+        doomed.write_all(b"more").unwrap();
+        set_linger_zero(&doomed);
+    } // dropped with linger 0: RST
+    let line = server.wait_for_log("reset by peer");
+    assert!(line.starts_with("echo-server: 127.0.0.1:"), "{line}");
+    let mut fine = TcpStream::connect(server.addr).unwrap();
+    fine.write_all(b"still serving").unwrap();
+    let mut b = [0u8; 13];
+    fine.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"still serving");
+}
+
+#[test]
+fn many_concurrent_connections_are_served() {
+    raise_fd_limit(5000);
+    let server = Server::start(&[]);
+    let conns: Vec<TcpStream> = (0..2000)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    for (i, mut c) in conns.iter().enumerate() {
+        c.write_all(&(i as u32).to_le_bytes()).unwrap();
+    }
+    for (i, mut c) in conns.iter().enumerate() {
+        let mut b = [0u8; 4];
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(u32::from_le_bytes(b), i as u32);
+    }
+}
+
+#[test]
+fn address_in_use_exits_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .args(["--addr", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("address already in use"), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_usage() {
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .args(["--buffer-size", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--buffer-size \"0\" is not a positive number"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("usage: echo-server"), "{stderr}");
+}
+
+fn set_linger_zero(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the option value points to a live linger struct of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+}
+
+/// Raises the soft descriptor limit to at least `want` (up to the hard limit); the server
+/// child inherits it.
+fn raise_fd_limit(want: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a live rlimit struct for the kernel to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_cur < want {
+        lim.rlim_cur = want.min(lim.rlim_max);
+        // SAFETY: `lim` is a valid rlimit struct.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    }
+    assert!(
+        lim.rlim_cur >= want,
+        "hard fd limit {} is below {want}",
+        lim.rlim_max
+    );
+}
