@@ -46,3 +46,8 @@ pub mod time;
 pub use runtime::{Builder, Runtime, run};
 pub use task::{JoinError, JoinHandle, spawn, yield_now};
 pub use uring_driver::{BufResult, IoBuf, IoBufMut, Slice};
+
+/// The README's example compiles (it is doctested from here).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

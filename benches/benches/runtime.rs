@@ -1,0 +1,176 @@
+//! Runtime micro-benchmarks, ringlet against tokio's current-thread runtime (epoll).
+//!
+//! Each benchmark body is written once per runtime behind the `Runtime` adapter, measured
+//! the same way, repeated, and reported as the median with the ratio tokio/ringlet
+//! (above 1.0 means ringlet is faster).
+//!
+//! ```sh
+//! cargo bench -p ringlet-benches --bench runtime
+//! ```
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const REPEATS: usize = 5;
+const SPAWNS: u64 = 100_000;
+const ROUND_TRIPS: u64 = 50_000;
+const MESSAGE: usize = 64;
+
+/// One runtime under test: the same bodies, measured the same way.
+trait Runtime {
+    const NAME: &'static str;
+    /// Spawns `n` tasks and joins them all.
+    fn spawn_join(n: u64) -> Duration;
+    /// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection,
+    /// client and server on the same single-threaded runtime.
+    fn tcp_ping_pong(n: u64) -> Duration;
+}
+
+struct Ringlet;
+
+impl Runtime for Ringlet {
+    const NAME: &'static str = "ringlet";
+
+    fn spawn_join(n: u64) -> Duration {
+        ringlet::run(async move {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..n).map(|i| ringlet::spawn(async move { i })).collect();
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n * (n - 1) / 2);
+            start.elapsed()
+        })
+        .unwrap()
+    }
+
+    fn tcp_ping_pong(n: u64) -> Duration {
+        use ringlet::net::{TcpListener, TcpStream};
+        ringlet::run(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            let server = ringlet::spawn(async move {
+                let (s, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; MESSAGE];
+                for _ in 0..n {
+                    let (r, b) = s.read_exact(buf).await;
+                    r.unwrap();
+                    let (r, b) = s.write_all(b).await;
+                    r.unwrap();
+                    buf = b;
+                }
+            });
+            let c = TcpStream::connect(addr).await.unwrap();
+            c.set_nodelay(true).unwrap();
+            let mut buf = vec![7u8; MESSAGE];
+            let start = Instant::now();
+            for _ in 0..n {
+                let (r, b) = c.write_all(buf).await;
+                r.unwrap();
+                let (r, b) = c.read_exact(b).await;
+                r.unwrap();
+                buf = b;
+            }
+            let elapsed = start.elapsed();
+            server.await.unwrap();
+            elapsed
+        })
+        .unwrap()
+    }
+}
+
+struct Tokio;
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap()
+}
+
+impl Runtime for Tokio {
+    const NAME: &'static str = "tokio";
+
+    fn spawn_join(n: u64) -> Duration {
+        tokio_rt().block_on(async move {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n * (n - 1) / 2);
+            start.elapsed()
+        })
+    }
+
+    fn tcp_ping_pong(n: u64) -> Duration {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+        tokio_rt().block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; MESSAGE];
+                for _ in 0..n {
+                    s.read_exact(&mut buf).await.unwrap();
+                    s.write_all(&buf).await.unwrap();
+                }
+            });
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            c.set_nodelay(true).unwrap();
+            let mut buf = vec![7u8; MESSAGE];
+            let start = Instant::now();
+            for _ in 0..n {
+                c.write_all(&buf).await.unwrap();
+                c.read_exact(&mut buf).await.unwrap();
+            }
+            let elapsed = start.elapsed();
+            server.await.unwrap();
+            elapsed
+        })
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs both runtimes interleaved (A B A B ...) and prints per-op medians and the ratio.
+fn compare(name: &str, ops: u64, ringlet: fn(u64) -> Duration, tokio: fn(u64) -> Duration) {
+    let (mut r, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..REPEATS {
+        r.push(ringlet(ops));
+        t.push(tokio(ops));
+    }
+    let per_op = |d: Duration| d.as_nanos() as f64 / ops as f64;
+    let (r, t) = (per_op(median(r)), per_op(median(t)));
+    println!(
+        "{name:<24} {:>8}: {r:>9.1} ns/op   {:>8}: {t:>9.1} ns/op   tokio/ringlet {:.2}x",
+        Ringlet::NAME,
+        Tokio::NAME,
+        t / r
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: keep that quick.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let scale = if quick { 100 } else { 1 };
+    println!("median of {REPEATS} interleaved runs per runtime");
+    compare(
+        "spawn+join",
+        SPAWNS / scale,
+        Ringlet::spawn_join,
+        Tokio::spawn_join,
+    );
+    compare(
+        "tcp ping-pong 64 B",
+        ROUND_TRIPS / scale,
+        Ringlet::tcp_ping_pong,
+        Tokio::tcp_ping_pong,
+    );
+}

@@ -1,0 +1,1 @@
+//! Benchmarks comparing ringlet with tokio; see `benches/` and docs/benchmarks.md.
