@@ -14,8 +14,9 @@
 //! 3. `COMPLETE` is set only after the stage holds the final result, and never cleared;
 //!    after it, the future is gone.
 //! 4. The future and the output are dropped on the owner thread: by `run`/`shutdown`, or by
-//!    the `JoinHandle` (detach or consume). A foreign thread dropping the last waker drops
-//!    an empty stage.
+//!    the `JoinHandle` (detach or consume), so a foreign thread dropping the last waker
+//!    drops an empty stage. As a belt-and-braces check, a cell dropped off its owner worker
+//!    with a full stage leaks the stage rather than drop it on the wrong thread.
 //! 5. `SCHEDULED` means the `Arc` sits in a run queue (at most once); a wake sets it and
 //!    pushes only if it was clear.
 
@@ -212,6 +213,16 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         }
         // SAFETY: owner thread (rule 1).
         drop(unsafe { (*self.join_waker.get()).take() });
+    }
+}
+
+impl<F: Future> Drop for TaskCell<F> {
+    fn drop(&mut self) {
+        let stage = self.stage.get_mut();
+        if !matches!(stage, Stage::Consumed) && !super::worker::is_current(self.shared.id()) {
+            // Rule 4: never drop a `!Send` future or output off its owner thread.
+            std::mem::forget(std::mem::replace(stage, Stage::Consumed));
+        }
     }
 }
 

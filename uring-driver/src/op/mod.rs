@@ -24,6 +24,9 @@
 //!    not prove the kernel is done with the memory.
 //! 6. Resources are never dropped while the driver is borrowed: a buffer's destructor may
 //!    itself use the driver. Freed data goes to a graveyard emptied after the borrow ends.
+//! 7. A cancel SQE names its target by slot key, and is pushed only while that slot still
+//!    holds the op it targets. SQEs are consumed in order, so the cancel reaches the kernel
+//!    before any later op that reuses the key once the slot is freed.
 
 mod accept;
 mod close;
