@@ -184,7 +184,9 @@ fn a_peer_reset_is_logged_and_the_server_carries_on() {
         let mut b = [0u8; 15];
         doomed.read_exact(&mut b).unwrap();
         doomed.write_all(b"more").unwrap();
-        set_linger_zero(&doomed);
+        ringlet::net::TcpStream::from(doomed)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
     } // dropped with linger 0: RST
     let line = server.wait_for_log("reset by peer");
     assert!(line.starts_with("echo-server: 127.0.0.1:"), "{line}");
@@ -239,25 +241,6 @@ fn bad_arguments_exit_2_with_usage() {
         "{stderr}"
     );
     assert!(stderr.contains("usage: echo-server"), "{stderr}");
-}
-
-fn set_linger_zero(s: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: the option value points to a live linger struct of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
 }
 
 /// Raises the soft descriptor limit to at least `want` (up to the hard limit); the server

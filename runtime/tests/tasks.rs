@@ -119,41 +119,12 @@ fn a_detached_task_runs_to_completion() {
     .unwrap();
 }
 
-#[test]
-fn a_waker_woken_on_another_thread_resumes_the_task() {
-    ringlet::run(async {
-        let h = spawn(async {
-            let flag = Arc::new(AtomicBool::new(false));
-            let mut started = false;
-            std::future::poll_fn(|cx| {
-                if flag.load(Ordering::SeqCst) {
-                    return Poll::Ready(());
-                }
-                if !started {
-                    started = true;
-                    let waker = cx.waker().clone();
-                    let flag = flag.clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_millis(20));
-                        flag.store(true, Ordering::SeqCst);
-                        waker.wake();
-                    });
-                }
-                Poll::Pending
-            })
-            .await;
-            "resumed"
-        });
-        assert_eq!(h.await.unwrap(), "resumed");
-    })
-    .unwrap();
-}
-
-#[test]
-fn the_main_future_woken_from_another_thread_resumes() {
+/// A future that, when first polled, hands its waker to another thread, which sets a flag
+/// and wakes it 20 ms later.
+fn woken_from_another_thread() -> impl std::future::Future<Output = ()> {
     let flag = Arc::new(AtomicBool::new(false));
     let mut started = false;
-    ringlet::run(std::future::poll_fn(|cx| {
+    std::future::poll_fn(move |cx| {
         if flag.load(Ordering::SeqCst) {
             return Poll::Ready(());
         }
@@ -168,8 +139,24 @@ fn the_main_future_woken_from_another_thread_resumes() {
             });
         }
         Poll::Pending
-    }))
+    })
+}
+
+#[test]
+fn a_waker_woken_on_another_thread_resumes_the_task() {
+    ringlet::run(async {
+        let h = spawn(async {
+            woken_from_another_thread().await;
+            "resumed"
+        });
+        assert_eq!(h.await.unwrap(), "resumed");
+    })
     .unwrap();
+}
+
+#[test]
+fn the_main_future_woken_from_another_thread_resumes() {
+    ringlet::run(woken_from_another_thread()).unwrap();
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
+use std::time::Duration;
 
 use ringlet::net::{TcpListener, TcpStream};
 use ringlet::spawn;
@@ -78,7 +79,7 @@ fn a_peer_reset_is_an_error_on_that_connection_only() {
     let peer = std::thread::spawn(move || {
         let (s, _) = listener.accept().unwrap();
         // Linger 0: close sends RST instead of FIN.
-        let s = socket2_free_linger_zero(s);
+        uring_driver::socket::set_linger(&s, Some(Duration::ZERO)).unwrap();
         drop(s);
         let (mut ok, _) = listener.accept().unwrap();
         let mut b = [0u8; 2];
@@ -98,27 +99,4 @@ fn a_peer_reset_is_an_error_on_that_connection_only() {
     })
     .unwrap();
     peer.join().unwrap();
-}
-
-/// Sets SO_LINGER {on, 0} through the std API's raw fd, so dropping sends RST.
-fn socket2_free_linger_zero(s: std::net::TcpStream) -> std::net::TcpStream {
-    // std exposes linger only on nightly; a zero-linger close is a RST, which the test
-    // needs, so reach for setsockopt through libc.
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: the option value points to a live linger struct of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
-    s
 }

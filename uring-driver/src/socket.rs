@@ -212,6 +212,32 @@ pub fn set_nodelay(fd: impl AsFd, on: bool) -> io::Result<()> {
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, on as libc::c_int)
 }
 
+/// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes close reset the connection (RST)
+/// instead of a graceful FIN; `None` restores the default.
+///
+/// # Errors
+///
+/// What `setsockopt(2)` reports.
+pub fn set_linger(fd: impl AsFd, linger: Option<std::time::Duration>) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |d| {
+            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // SAFETY: the option value points to a live linger struct of the size passed.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const value).cast(),
+            mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
 fn get_addr(
     fd: impl AsFd,
     call: unsafe extern "C" fn(

@@ -253,6 +253,16 @@ impl TcpStream {
         socket::set_nodelay(&self.fd, on)
     }
 
+    /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes dropping the stream reset the
+    /// connection instead of closing it gracefully.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket::set_linger(&self.fd, linger)
+    }
+
     /// The peer's address.
     ///
     /// # Errors
