@@ -23,6 +23,13 @@ use std::task::{Context, Poll};
 use crate::executor::raw::JoinTarget;
 use crate::executor::worker;
 
+mod gather;
+mod group;
+mod set;
+
+pub use gather::{Either, Select, gather, select, try_gather};
+pub use group::{GroupError, TaskGroup};
+
 /// Spawns a task on the current worker and returns its handle.
 ///
 /// The future need not be `Send`: it runs on this thread only.
