@@ -23,10 +23,12 @@ use std::task::{Context, Poll};
 use crate::executor::raw::JoinTarget;
 use crate::executor::worker;
 
+mod blocking;
 mod gather;
 mod group;
 mod set;
 
+pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
 

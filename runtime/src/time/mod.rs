@@ -1,4 +1,4 @@
-//! Time on io_uring timeouts: [`sleep`], [`sleep_until`] and [`timeout`].
+//! Time on io_uring timeouts: [`sleep`], [`sleep_until`], [`interval`] and [`timeout`].
 //!
 //! A sleep is one `IORING_OP_TIMEOUT` in the kernel: no timer wheel in user space, no
 //! timer thread. Dropping a sleep cancels its timeout.
@@ -14,6 +14,10 @@ use uring_driver::Op;
 use uring_driver::op::Timeout as TimeoutOp;
 
 use crate::executor::worker;
+
+mod interval;
+
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 
 /// Waits until `duration` has passed.
 ///
