@@ -43,8 +43,8 @@ mod runtime;
 pub mod task;
 pub mod time;
 
-pub use runtime::{Builder, Runtime, run};
-pub use task::{JoinError, JoinHandle, spawn, yield_now};
+pub use runtime::{Builder, Runtime, run, worker_count, worker_index};
+pub use task::{JoinError, JoinHandle, spawn, spawn_on, yield_now};
 pub use uring_driver::{BufResult, IoBuf, IoBufMut, Slice};
 
 /// The README's example compiles (it is doctested from here).

@@ -2,66 +2,130 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle as ThreadHandle;
 
 use uring_driver::Driver;
 
-use crate::executor::worker::Worker;
+use crate::executor::queue::Shared;
+use crate::executor::raw::pin_current_thread;
+use crate::executor::worker::{self, ThreadConfig, Worker, WorkerSet};
+use crate::task::{JoinError, gather, spawn_made_on};
 
-/// A ringlet runtime: one io_uring ring and one run queue on the current thread.
+/// A ringlet runtime: one worker per core, each with its own io_uring ring and run queue.
+///
+/// Worker 0 runs on the thread that calls [`block_on`](Runtime::block_on); workers 1..n
+/// run on threads of their own. Tasks never move between workers: [`spawn`](crate::spawn)
+/// runs a (`!Send`) future on the current worker, [`spawn_on`](crate::spawn_on) sends a
+/// `Send` future to a chosen one, and [`block_on_all`](Runtime::block_on_all) runs one
+/// future per worker — the way to serve one port from every core.
 ///
 /// ```
-/// let rt = ringlet::Runtime::new()?;
+/// let rt = ringlet::Runtime::builder().workers(2).build()?;
 /// let answer = rt.block_on(async { ringlet::spawn(async { 42 }).await.unwrap() });
 /// assert_eq!(answer, 42);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
-/// Dropping the runtime drops every task that has not finished (their destructors run and
-/// their in-flight ops are cancelled), then the ring, which waits for the kernel to finish
-/// with every buffer it holds.
+/// Dropping the runtime stops the worker threads, drops every task that has not finished
+/// (their destructors run and their in-flight ops are cancelled), then the rings, which
+/// wait for the kernel to finish with every buffer they hold.
 pub struct Runtime {
     worker: Rc<Worker>,
     driver: Option<Driver>,
+    /// Workers 1..n: the thread, and its shared half once it started.
+    threads: Vec<(Option<Arc<Shared>>, ThreadHandle<()>)>,
+    set: Arc<WorkerSet>,
 }
 
 /// Configures a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct Builder {
+    workers: usize,
+    pin_cores: bool,
     ring_entries: u32,
 }
 
 impl Default for Builder {
     fn default() -> Self {
-        Builder { ring_entries: 256 }
+        Builder {
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            pin_cores: false,
+            ring_entries: 256,
+        }
     }
 }
 
 impl Builder {
-    /// Submission queue entries of the worker's ring (default 256). More entries batch
+    /// Number of workers (default: one per available core; at least 1).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Pins worker `i` to the `i`-th CPU this process may use (default `false`). Worker 0
+    /// is the thread that builds the runtime, which stays pinned afterwards.
+    pub fn pin_cores(mut self, pin: bool) -> Self {
+        self.pin_cores = pin;
+        self
+    }
+
+    /// Submission queue entries of each worker's ring (default 256). More entries batch
     /// more ops per syscall; a full queue is submitted early, never an error.
     pub fn ring_entries(mut self, entries: u32) -> Self {
         self.ring_entries = entries;
         self
     }
 
-    /// Builds the runtime.
+    /// Builds the runtime and starts its worker threads.
     ///
     /// # Errors
     ///
     /// If io_uring is unavailable (kernel too old, disabled by sysctl, blocked by seccomp,
-    /// memlock limit too low), an error naming io_uring, the errno and the remedy.
+    /// memlock limit too low), an error naming io_uring, the errno and the remedy; or the
+    /// error of pinning a thread or starting one.
     pub fn build(self) -> io::Result<Runtime> {
+        let set = Arc::new(WorkerSet::default());
+        if self.pin_cores {
+            pin_current_thread(0)?;
+        }
         let driver = Driver::builder().entries(self.ring_entries).build()?;
-        let worker = Worker::new(driver.handle().clone())?;
-        Ok(Runtime {
+        let worker = Worker::new(driver.handle().clone(), 0, set.clone())?;
+        let mut runtime = Runtime {
             worker,
             driver: Some(driver),
-        })
+            threads: Vec::new(),
+            set: set.clone(),
+        };
+        let mut shared = vec![runtime.worker.shared().clone()];
+        for index in 1..self.workers {
+            let (started_tx, started_rx) = mpsc::channel();
+            let config = ThreadConfig {
+                index,
+                ring_entries: self.ring_entries,
+                pin_cpu: self.pin_cores.then_some(index),
+                set: set.clone(),
+            };
+            let thread = worker::spawn_thread(config, started_tx)?;
+            let started = started_rx.recv().unwrap_or_else(|_| {
+                Err(io::Error::other(format!(
+                    "ringlet worker {index} died while starting"
+                )))
+            });
+            runtime
+                .threads
+                .push((started.as_ref().ok().cloned(), thread));
+            // On error, dropping `runtime` stops the workers started so far; the failed
+            // one has exited already.
+            shared.push(started?);
+        }
+        set.init(shared);
+        Ok(runtime)
     }
 }
 
 impl Runtime {
-    /// A runtime with the default configuration.
+    /// A runtime with the default configuration: one worker per available core.
     ///
     /// # Errors
     ///
@@ -75,7 +139,12 @@ impl Runtime {
         Builder::default()
     }
 
-    /// Runs `future` to completion on this thread, with the tasks it spawns.
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Runs `future` to completion on worker 0 (this thread), with the tasks it spawns.
     ///
     /// Tasks still running when it returns stay in the runtime: a later `block_on`
     /// continues them, dropping the runtime cancels them.
@@ -87,11 +156,51 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.worker.block_on(future)
     }
+
+    /// Runs one future per worker, each made by `factory` on that worker, and waits for
+    /// them all; returns their results in worker order. This is how a server runs on every
+    /// core: e.g. each worker binds its own `SO_REUSEPORT` listener and the kernel spreads
+    /// the connections.
+    ///
+    /// ```
+    /// let rt = ringlet::Runtime::builder().workers(2).build()?;
+    /// let ids = rt.block_on_all(|| async { ringlet::worker_index().unwrap() });
+    /// let ids: Vec<usize> = ids.into_iter().map(Result::unwrap).collect();
+    /// assert_eq!(ids, [0, 1]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`block_on`](Runtime::block_on).
+    pub fn block_on_all<M, F>(&self, factory: M) -> Vec<Result<F::Output, JoinError>>
+    where
+        M: Fn() -> F + Send + Sync + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let factory = Arc::new(factory);
+        let handles: Vec<_> = (0..self.workers())
+            .map(|index| {
+                let factory = factory.clone();
+                (index, move || factory())
+            })
+            .collect();
+        self.block_on(async move {
+            gather(
+                handles
+                    .into_iter()
+                    .map(|(index, make)| spawn_made_on(index, make)),
+            )
+            .await
+        })
+    }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
+            .field("workers", &self.workers())
             .field("driver", &self.driver)
             .finish()
     }
@@ -99,6 +208,14 @@ impl fmt::Debug for Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        for (shared, _) in &self.threads {
+            if let Some(shared) = shared {
+                shared.request_stop();
+            }
+        }
+        for (_, thread) in self.threads.drain(..) {
+            let _ = thread.join();
+        }
         self.worker.shutdown();
         drop(self.driver.take());
     }
@@ -115,6 +232,9 @@ impl Drop for Runtime {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// The runtime has one worker per core; `future` and the tasks it [`spawn`](crate::spawn)s
+/// run on worker 0, [`spawn_on`](crate::spawn_on) reaches the others.
+///
 /// # Errors
 ///
 /// If the runtime cannot start: see [`Builder::build`].
@@ -124,4 +244,14 @@ impl Drop for Runtime {
 /// As [`Runtime::block_on`].
 pub fn run<F: Future>(future: F) -> io::Result<F::Output> {
     Ok(Runtime::new()?.block_on(future))
+}
+
+/// The index of the worker running the caller (0-based), or `None` outside a runtime.
+pub fn worker_index() -> Option<usize> {
+    worker::current_index().map(|(index, _)| index)
+}
+
+/// The number of workers of the caller's runtime, or `None` outside a runtime.
+pub fn worker_count() -> Option<usize> {
+    worker::current_index().map(|(_, count)| count)
 }

@@ -12,9 +12,14 @@ use super::worker;
 /// A task in a run queue.
 pub(crate) type TaskRef = Arc<dyn Runnable>;
 
+/// Work sent to a worker from another thread; runs on the worker, inside its runtime
+/// (it typically spawns a task there).
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Default)]
 struct RemoteQueue {
     tasks: Vec<TaskRef>,
+    jobs: Vec<Job>,
     closed: bool,
 }
 
@@ -26,6 +31,10 @@ pub(crate) struct Shared {
     /// remote queue. Saves a syscall per wake while the worker is busy anyway.
     notified: AtomicBool,
     eventfd: File,
+    /// Set when the runtime asks this worker's thread to stop; the waker of the future
+    /// that thread blocks on is woken then.
+    stop: AtomicBool,
+    stop_waker: Mutex<Option<std::task::Waker>>,
 }
 
 impl Shared {
@@ -39,6 +48,8 @@ impl Shared {
             remote: Mutex::new(RemoteQueue::default()),
             notified: AtomicBool::new(false),
             eventfd,
+            stop: AtomicBool::new(false),
+            stop_waker: Mutex::new(None),
         });
         Ok((shared, reader))
     }
@@ -77,18 +88,65 @@ impl Shared {
         }
     }
 
-    /// Moves the remote queue into `local`. Clears `notified` first, so a push that
-    /// misses this drain writes the eventfd again.
-    pub(crate) fn drain_into(&self, local: &mut VecDeque<TaskRef>) {
+    /// Sends `job` to run on this worker.
+    ///
+    /// # Errors
+    ///
+    /// Gives the job back if the worker has shut down.
+    pub(crate) fn send_job(&self, job: Job) -> Result<(), Job> {
+        let mut queue = self.lock();
+        if queue.closed {
+            return Err(job);
+        }
+        queue.jobs.push(job);
+        drop(queue);
+        self.notify();
+        Ok(())
+    }
+
+    /// Moves the remote tasks into `local` and returns the jobs sent. Clears `notified`
+    /// first, so a push that misses this drain writes the eventfd again.
+    pub(crate) fn drain_into(&self, local: &mut VecDeque<TaskRef>) -> Vec<Job> {
         self.notified.store(false, Ordering::SeqCst);
         let mut queue = self.lock();
         local.extend(queue.tasks.drain(..));
+        std::mem::take(&mut queue.jobs)
+    }
+
+    /// Asks the worker's thread to stop (its loop checks this after every wake-up).
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let waker = self
+            .stop_waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match waker {
+            Some(waker) => waker.wake(),
+            None => self.notify(),
+        }
+    }
+
+    /// Resolves once [`request_stop`](Shared::request_stop) was called.
+    pub(crate) async fn stopped(&self) {
+        std::future::poll_fn(|cx| {
+            let mut slot = self.stop_waker.lock().unwrap_or_else(|e| e.into_inner());
+            if self.stop.load(Ordering::SeqCst) {
+                return std::task::Poll::Ready(());
+            }
+            *slot = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
+        .await
     }
 
     /// Refuses further remote pushes and returns what was queued.
-    pub(crate) fn close(&self) -> Vec<TaskRef> {
+    pub(crate) fn close(&self) -> (Vec<TaskRef>, Vec<Job>) {
         let mut queue = self.lock();
         queue.closed = true;
-        std::mem::take(&mut queue.tasks)
+        (
+            std::mem::take(&mut queue.tasks),
+            std::mem::take(&mut queue.jobs),
+        )
     }
 }

@@ -6,14 +6,14 @@ use std::future::Future;
 use std::os::fd::OwnedFd;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 use uring_driver::op::Read;
 use uring_driver::{Handle, Op, SharedFd};
 
-use super::queue::{Shared, TaskRef};
+use super::queue::{Job, Shared, TaskRef};
 use super::raw::TaskCell;
 use super::waker::MainWaker;
 use crate::task::JoinHandle;
@@ -29,7 +29,32 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
 }
 
+/// Every worker of a runtime, by index; filled once all worker threads have started.
+#[derive(Default)]
+pub(crate) struct WorkerSet {
+    workers: OnceLock<Vec<Arc<Shared>>>,
+}
+
+impl WorkerSet {
+    pub(crate) fn init(&self, workers: Vec<Arc<Shared>>) {
+        assert!(
+            self.workers.set(workers).is_ok(),
+            "worker set initialized twice"
+        );
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<&Arc<Shared>> {
+        self.workers.get().and_then(|w| w.get(index))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.workers.get().map_or(0, Vec::len)
+    }
+}
+
 pub(crate) struct Worker {
+    index: usize,
+    set: Arc<WorkerSet>,
     shared: Arc<Shared>,
     driver: Handle,
     local: RefCell<VecDeque<TaskRef>>,
@@ -41,9 +66,15 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(driver: Handle) -> std::io::Result<Rc<Worker>> {
+    pub(crate) fn new(
+        driver: Handle,
+        index: usize,
+        set: Arc<WorkerSet>,
+    ) -> std::io::Result<Rc<Worker>> {
         let (shared, reader) = Shared::new()?;
         Ok(Rc::new(Worker {
+            index,
+            set,
             shared,
             driver,
             local: RefCell::new(VecDeque::with_capacity(256)),
@@ -51,6 +82,10 @@ impl Worker {
             wake_fd: SharedFd::new(OwnedFd::from(reader)),
             wake_read: RefCell::new(None),
         }))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
@@ -67,7 +102,10 @@ impl Worker {
                 return output;
             }
             self.run_tasks();
-            self.shared.drain_into(&mut self.local.borrow_mut());
+            let jobs = self.shared.drain_into(&mut self.local.borrow_mut());
+            for job in jobs {
+                job();
+            }
             let idle = self.local.borrow().is_empty() && !main.is_woken();
             self.turn(idle);
         }
@@ -119,7 +157,7 @@ impl Worker {
             }
         }
         self.local.borrow_mut().clear();
-        drop(self.shared.close());
+        drop(self.shared.close()); // unrun jobs resolve their handles as cancelled
         self.wake_read.borrow_mut().take();
     }
 }
@@ -198,4 +236,78 @@ where
         cell.schedule();
         JoinHandle::new(cell)
     })
+}
+
+/// Index and count of the current worker.
+pub(crate) fn current_index() -> Option<(usize, usize)> {
+    with_current(|w| (w.index, w.set.len().max(1)))
+}
+
+/// Runs `job` on worker `index` of the current runtime: right here if that is this
+/// worker, through its job queue otherwise.
+///
+/// # Errors
+///
+/// Gives the job back if there is no current runtime, no such worker, or it has stopped.
+pub(crate) fn run_job_on(index: usize, job: Job) -> Result<(), Job> {
+    let target = with_current(|w| {
+        if w.index == index {
+            None
+        } else {
+            Some(w.set.get(index).cloned())
+        }
+    });
+    match target {
+        Some(None) => {
+            job();
+            Ok(())
+        }
+        Some(Some(Some(shared))) => shared.send_job(job),
+        Some(Some(None)) | None => Err(job),
+    }
+}
+
+/// How a worker thread sets itself up.
+pub(crate) struct ThreadConfig {
+    pub(crate) index: usize,
+    pub(crate) ring_entries: u32,
+    pub(crate) pin_cpu: Option<usize>,
+    pub(crate) set: Arc<WorkerSet>,
+}
+
+/// Starts worker `config.index` on its own thread: its ring is created there (a
+/// `SINGLE_ISSUER` ring belongs to the thread that made it). Sends back the worker's shared
+/// half, or why it could not start; then serves until asked to stop.
+pub(crate) fn spawn_thread(
+    config: ThreadConfig,
+    started: std::sync::mpsc::Sender<std::io::Result<Arc<Shared>>>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("ringlet-worker-{}", config.index))
+        .spawn(move || {
+            let setup = || -> std::io::Result<(uring_driver::Driver, Rc<Worker>)> {
+                if let Some(cpu) = config.pin_cpu {
+                    super::raw::pin_current_thread(cpu)?;
+                }
+                let driver = uring_driver::Driver::builder()
+                    .entries(config.ring_entries)
+                    .build()?;
+                let worker = Worker::new(driver.handle().clone(), config.index, config.set)?;
+                Ok((driver, worker))
+            };
+            let (driver, worker) = match setup() {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let _ = started.send(Err(e));
+                    return;
+                }
+            };
+            let shared = worker.shared().clone();
+            if started.send(Ok(shared.clone())).is_err() {
+                return;
+            }
+            worker.block_on(shared.stopped());
+            worker.shutdown();
+            drop(driver);
+        })
 }

@@ -26,11 +26,14 @@ use crate::executor::worker;
 mod blocking;
 mod gather;
 mod group;
+mod remote;
 mod set;
 
 pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
+pub(crate) use remote::spawn_made_on;
+pub use remote::{RemoteJoinHandle, spawn_on};
 
 /// Spawns a task on the current worker and returns its handle.
 ///

@@ -1,0 +1,166 @@
+//! Thread-per-core: several workers, one ring each, futures sent between them.
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use ringlet::time::{sleep, timeout};
+use ringlet::{JoinError, Runtime, spawn_on, worker_count, worker_index};
+
+#[test]
+fn block_on_all_runs_one_future_per_worker() {
+    let rt = Runtime::builder().workers(4).build().unwrap();
+    assert_eq!(rt.workers(), 4);
+    let out = rt.block_on_all(|| async {
+        sleep(Duration::from_millis(10)).await;
+        (
+            worker_index().unwrap(),
+            worker_count().unwrap(),
+            std::thread::current().id(),
+        )
+    });
+    let out: Vec<_> = out.into_iter().map(Result::unwrap).collect();
+    let indices: Vec<usize> = out.iter().map(|o| o.0).collect();
+    assert_eq!(indices, [0, 1, 2, 3]);
+    assert!(out.iter().all(|o| o.1 == 4));
+    let mut threads: Vec<_> = out.iter().map(|o| o.2).collect();
+    threads.dedup();
+    assert_eq!(threads.len(), 4, "each worker is its own thread");
+    assert_eq!(worker_index(), None, "outside the runtime");
+}
+
+#[test]
+fn spawn_on_runs_on_the_chosen_worker_and_reports_panics() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    rt.block_on(async {
+        let here = std::thread::current().id();
+        let (index, there) = spawn_on(1, || async {
+            (worker_index(), std::thread::current().id())
+        })
+        .await
+        .unwrap();
+        assert_eq!(index, Some(1));
+        assert_ne!(there, here);
+        let err = spawn_on(1, || async { panic!("remote boom") })
+            .await
+            .unwrap_err();
+        assert_eq!(err.panic_message(), Some("remote boom"));
+        // The worker survives the panic.
+        assert_eq!(spawn_on(1, || async { 5 }).await.unwrap(), 5);
+        // A worker that does not exist: cancelled, not a hang.
+        assert!(matches!(
+            spawn_on(9, || async {}).await,
+            Err(JoinError::Cancelled)
+        ));
+    });
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cancelling_a_remote_task_drops_it_on_its_worker() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    rt.block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let handle = spawn_on(1, move || async move {
+            let _guard = guard;
+            sleep(Duration::from_secs(3600)).await;
+        });
+        sleep(Duration::from_millis(20)).await;
+        assert!(!handle.is_finished());
+        assert!(handle.cancel());
+        assert!(matches!(handle.await, Err(JoinError::Cancelled)));
+        assert!(dropped.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn dropping_the_runtime_cancels_tasks_on_every_worker() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let guard = SetOnDrop(dropped.clone());
+    let mut handle = None;
+    rt.block_on(async {
+        handle = Some(spawn_on(1, move || async move {
+            let _guard = guard;
+            sleep(Duration::from_secs(3600)).await;
+        }));
+        sleep(Duration::from_millis(20)).await;
+    });
+    let handle = handle.unwrap();
+    drop(rt);
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(handle.is_finished());
+}
+
+/// Two tasks on two workers take turns: each increments the counter on its turn and wakes
+/// the other. Every turn needs exactly one cross-thread wake to be delivered; a lost one
+/// deadlocks, caught by the timeout.
+fn ping_pong(round_trips: u64) -> Duration {
+    struct Board {
+        turn: AtomicU64,
+        wakers: Mutex<[Option<Waker>; 2]>,
+    }
+    let board = Arc::new(Board {
+        turn: AtomicU64::new(0),
+        wakers: Mutex::new([None, None]),
+    });
+    let player = move |me: u64, board: Arc<Board>| async move {
+        let last = 2 * round_trips;
+        loop {
+            poll_fn(|cx| {
+                let turn = board.turn.load(Ordering::SeqCst);
+                if turn >= last || turn % 2 == me {
+                    return Poll::Ready(());
+                }
+                board.wakers.lock().unwrap()[me as usize] = Some(cx.waker().clone());
+                // The other side may have moved between the load and parking the waker.
+                if board.turn.load(Ordering::SeqCst) != turn {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            })
+            .await;
+            let turn = board.turn.load(Ordering::SeqCst);
+            if turn >= last {
+                return turn;
+            }
+            board.turn.store(turn + 1, Ordering::SeqCst);
+            let other = board.wakers.lock().unwrap()[1 - me as usize].take();
+            if let Some(w) = other {
+                w.wake();
+            }
+        }
+    };
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let start = Instant::now();
+    let result = rt.block_on(timeout(Duration::from_secs(120), async {
+        let board_b = board.clone();
+        let b = spawn_on(1, move || player(1, board_b));
+        let a = ringlet::spawn(player(0, board.clone()));
+        (a.await.unwrap(), b.await.unwrap())
+    }));
+    let (a, b) = result.expect("a cross-thread wake was lost");
+    assert_eq!((a, b), (2 * round_trips, 2 * round_trips));
+    start.elapsed()
+}
+
+#[test]
+fn cross_worker_ping_pong_loses_no_wake() {
+    // 2 wakes per round trip, each crossing threads.
+    let round_trips = std::env::var("RINGLET_PING_PONG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let took = ping_pong(round_trips);
+    eprintln!("{round_trips} cross-worker round trips in {took:?}");
+}
