@@ -198,11 +198,18 @@ fn a_peer_reset_is_logged_and_the_server_carries_on() {
 }
 
 #[test]
-fn many_concurrent_connections_are_served() {
+fn many_concurrent_connections_are_served_by_every_worker() {
     raise_fd_limit(5000);
-    let server = Server::start(&[]);
+    // SO_REUSEPORT hashes connections over both workers' listeners: a worker that did not
+    // serve would leave about half of them unanswered (caught by the read timeout).
+    let server = Server::start(&["--workers", "2"]);
+    server.wait_for_log("2 workers");
     let conns: Vec<TcpStream> = (0..2000)
-        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .map(|_| {
+            let c = TcpStream::connect(server.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        })
         .collect();
     for (i, mut c) in conns.iter().enumerate() {
         c.write_all(&(i as u32).to_le_bytes()).unwrap();
@@ -241,6 +248,14 @@ fn bad_arguments_exit_2_with_usage() {
         "{stderr}"
     );
     assert!(stderr.contains("usage: echo-server"), "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .args(["--workers", "zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--workers \"zero\" is not a number"), "{stderr}");
 }
 
 /// Raises the soft descriptor limit to at least `want` (up to the hard limit); the server

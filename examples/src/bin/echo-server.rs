@@ -1,33 +1,40 @@
 //! ringlet's echo server.
 //!
 //! ```text
-//! echo-server [--addr HOST:PORT] [--buffer-size BYTES]
+//! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 //! ```
 //!
-//! Prints `listening on ADDR` once bound, logs peer resets and carries on, and exits with
-//! status 1 and a clear message if the address is in use or io_uring is unavailable.
+//! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
+//! spreads connections across cores. Prints `listening on ADDR` once bound, logs peer
+//! resets and carries on, and exits with status 1 and a clear message if the address is
+//! in use or io_uring is unavailable.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use ringlet::net::TcpListener;
+use std::sync::Mutex;
+
+use ringlet::net::{ListenOptions, TcpListener};
 use ringlet_examples::echo;
 
 const USAGE: &str = "\
-usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES]
+usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 
   --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
-  --buffer-size BYTES  per-connection buffer (default 4096)";
+  --buffer-size BYTES  per-connection buffer (default 4096)
+  --workers N          worker threads, one ring and listener each (default: all cores)";
 
 struct Args {
     addr: SocketAddr,
     buffer_size: usize,
+    workers: usize,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
         buffer_size: 4096,
+        workers: std::thread::available_parallelism().map_or(1, usize::from),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -55,6 +62,13 @@ fn parse_args() -> Result<Option<Args>, String> {
                     _ => return Err(format!("--buffer-size {v:?} is not a positive number")),
                 };
             }
+            "--workers" => {
+                let v = value("--workers")?;
+                args.workers = match v.parse::<usize>() {
+                    Ok(n) if (1..=1024).contains(&n) => n,
+                    _ => return Err(format!("--workers {v:?} is not a number from 1 to 1024")),
+                };
+            }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -74,15 +88,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match ringlet::Runtime::new() {
+    let runtime = match ringlet::Runtime::builder().workers(args.workers).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("echo-server: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind(args.addr) {
-        Ok(l) => l,
+    // Bind every worker's listener here, so a taken address is reported once and port 0
+    // resolves to one port shared by all of them.
+    let listeners = match bind_listeners(args.addr, args.workers) {
+        Ok(listeners) => listeners,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
                 "echo-server: cannot listen on {}: address already in use \
@@ -96,15 +112,46 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_addr() {
+    match listeners[0].local_addr() {
         Ok(addr) => println!("listening on {addr}"),
         Err(e) => eprintln!("echo-server: listening, address unknown: {e}"),
     }
-    match runtime.block_on(echo::serve(listener, args.buffer_size)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("echo-server: accept failed, stopping: {e}");
-            ExitCode::FAILURE
+    eprintln!("echo-server: {} workers", args.workers);
+    let listeners = Mutex::new(listeners.into_iter().map(Some).collect::<Vec<_>>());
+    let buffer_size = args.buffer_size;
+    let results = runtime.block_on_all(move || {
+        let index = ringlet::worker_index().expect("runs on a worker");
+        let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+        async move {
+            let listener = listener.expect("one listener per worker");
+            echo::serve(TcpListener::from(listener), buffer_size).await
+        }
+    });
+    let mut code = ExitCode::SUCCESS;
+    for (worker, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("echo-server: worker {worker}: accept failed, stopping: {e}");
+                code = ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("echo-server: worker {worker}: {e}");
+                code = ExitCode::FAILURE;
+            }
         }
     }
+    code
+}
+
+/// One `SO_REUSEPORT` listener per worker, all on the same port.
+fn bind_listeners(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let options = ListenOptions::new().reuse_port(true);
+    let first = TcpListener::bind_with(addr, &options)?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first.into_std()?];
+    for _ in 1..workers {
+        listeners.push(TcpListener::bind_with(addr, &options)?.into_std()?);
+    }
+    Ok(listeners)
 }

@@ -2,4 +2,4 @@
 
 mod tcp;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{ListenOptions, TcpListener, TcpStream};

@@ -10,6 +10,42 @@ use crate::executor::worker;
 /// Accept backlog of [`TcpListener::bind`].
 const DEFAULT_BACKLOG: u32 = 1024;
 
+/// How [`TcpListener::bind_with`] sets up the socket.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    backlog: u32,
+    reuse_port: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            backlog: DEFAULT_BACKLOG,
+            reuse_port: false,
+        }
+    }
+}
+
+impl ListenOptions {
+    /// Options with backlog 1024 and no `SO_REUSEPORT`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The accept backlog (capped by `net.core.somaxconn`).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// Sets `SO_REUSEPORT`, so several listeners (one per worker) share the port and the
+    /// kernel spreads incoming connections among them.
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
+    }
+}
+
 fn no_runtime() -> io::Error {
     io::Error::other("ringlet I/O used outside a ringlet runtime (call it from run/block_on)")
 }
@@ -53,9 +89,18 @@ impl TcpListener {
     /// The error of the last address tried: `AddrInUse` if the port is taken,
     /// `PermissionDenied` for a privileged port, and so on.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_with(addr, &ListenOptions::default())
+    }
+
+    /// Binds a listener to `addr` with `options` (backlog, `SO_REUSEPORT`).
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](TcpListener::bind).
+    pub fn bind_with(addr: impl ToSocketAddrs, options: &ListenOptions) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in addr.to_socket_addrs()? {
-            match Self::bind_one(&addr) {
+            match Self::bind_one(&addr, options) {
                 Ok(listener) => return Ok(listener),
                 Err(e) => last_error = Some(e),
             }
@@ -65,16 +110,37 @@ impl TcpListener {
         }))
     }
 
-    fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {
+    fn bind_one(addr: &SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
         let fd = socket::socket_for(addr, libc::SOCK_STREAM)?;
         socket::set_reuse_address(&fd, true)?;
+        if options.reuse_port {
+            socket::set_reuse_port(&fd, true)?;
+        }
         socket::bind(&fd, addr)?;
-        socket::listen(&fd, DEFAULT_BACKLOG)?;
+        socket::listen(&fd, options.backlog)?;
         let local_addr = socket::local_addr(&fd)?;
         Ok(TcpListener {
             fd: SharedFd::new(fd),
             local_addr,
         })
+    }
+
+    /// Gives the socket back as a std listener (which is `Send`: e.g. to hand a listener
+    /// bound on one thread to another worker).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if an accept is still in flight on it (it holds the descriptor).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.fd
+            .try_unwrap()
+            .map(std::net::TcpListener::from)
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "the listener is still in use by an accept in flight",
+                )
+            })
     }
 
     /// Accepts one connection.
@@ -97,6 +163,24 @@ impl TcpListener {
     /// The address the listener is bound to (with the real port if bound to port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.local_addr)
+    }
+}
+
+impl From<std::net::TcpListener> for TcpListener {
+    /// Adopts a bound, listening std listener (blocking or not: io_uring handles both).
+    ///
+    /// # Panics
+    ///
+    /// If the socket has no IP address (`getsockname` fails), which a listening TCP socket
+    /// always has.
+    fn from(listener: std::net::TcpListener) -> TcpListener {
+        let local_addr = listener
+            .local_addr()
+            .expect("a listening TCP socket has a local address");
+        TcpListener {
+            fd: SharedFd::new(listener.into()),
+            local_addr,
+        }
     }
 }
 
