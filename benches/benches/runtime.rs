@@ -15,6 +15,8 @@ const REPEATS: usize = 5;
 const SPAWNS: u64 = 100_000;
 const ROUND_TRIPS: u64 = 50_000;
 const MESSAGE: usize = 64;
+const TIMERS: u64 = 100_000;
+const TIMER_DELAY: Duration = Duration::from_millis(100);
 
 /// One runtime under test: the same bodies, measured the same way.
 trait Runtime {
@@ -24,6 +26,9 @@ trait Runtime {
     /// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection,
     /// client and server on the same single-threaded runtime.
     fn tcp_ping_pong(n: u64) -> Duration;
+    /// Spawns `n` tasks that each sleep `TIMER_DELAY`, and joins them: the time beyond
+    /// the delay is the cost of creating, arming and firing the timers.
+    fn timers(n: u64) -> Duration;
 }
 
 struct Ringlet;
@@ -32,7 +37,7 @@ impl Runtime for Ringlet {
     const NAME: &'static str = "ringlet";
 
     fn spawn_join(n: u64) -> Duration {
-        ringlet::run(async move {
+        single_worker().block_on(async move {
             let start = Instant::now();
             let handles: Vec<_> = (0..n).map(|i| ringlet::spawn(async move { i })).collect();
             let mut sum = 0;
@@ -42,12 +47,11 @@ impl Runtime for Ringlet {
             assert_eq!(sum, n * (n - 1) / 2);
             start.elapsed()
         })
-        .unwrap()
     }
 
     fn tcp_ping_pong(n: u64) -> Duration {
         use ringlet::net::{TcpListener, TcpStream};
-        ringlet::run(async move {
+        single_worker().block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr: SocketAddr = listener.local_addr().unwrap();
             let server = ringlet::spawn(async move {
@@ -76,8 +80,25 @@ impl Runtime for Ringlet {
             server.await.unwrap();
             elapsed
         })
-        .unwrap()
     }
+
+    fn timers(n: u64) -> Duration {
+        single_worker().block_on(async move {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..n)
+                .map(|_| ringlet::spawn(ringlet::time::sleep(TIMER_DELAY)))
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+            start.elapsed() - TIMER_DELAY
+        })
+    }
+}
+
+/// Both runtimes run on one thread: ringlet with one worker, tokio current-thread.
+fn single_worker() -> ringlet::Runtime {
+    ringlet::Runtime::builder().workers(1).build().unwrap()
 }
 
 struct Tokio;
@@ -85,6 +106,7 @@ struct Tokio;
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()
         .unwrap()
 }
@@ -132,6 +154,19 @@ impl Runtime for Tokio {
             elapsed
         })
     }
+
+    fn timers(n: u64) -> Duration {
+        tokio_rt().block_on(async move {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..n)
+                .map(|_| tokio::spawn(tokio::time::sleep(TIMER_DELAY)))
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+            start.elapsed() - TIMER_DELAY
+        })
+    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -172,5 +207,11 @@ fn main() {
         ROUND_TRIPS / scale,
         Ringlet::tcp_ping_pong,
         Tokio::tcp_ping_pong,
+    );
+    compare(
+        "100k timers (overhead)",
+        TIMERS / scale,
+        Ringlet::timers,
+        Tokio::timers,
     );
 }

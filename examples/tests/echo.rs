@@ -255,7 +255,10 @@ fn bad_arguments_exit_2_with_usage() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--workers \"zero\" is not a number"), "{stderr}");
+    assert!(
+        stderr.contains("--workers \"zero\" is not a number"),
+        "{stderr}"
+    );
 }
 
 /// Raises the soft descriptor limit to at least `want` (up to the hard limit); the server

@@ -275,3 +275,53 @@ fn nested_block_on_panics_with_a_clear_message() {
 fn spawn_outside_a_runtime_panics_with_a_clear_message() {
     drop(spawn(async {}));
 }
+
+#[test]
+fn an_always_ready_task_does_not_starve_io_or_timers() {
+    use ringlet::net::{TcpListener, TcpStream};
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async {
+        let spins = Rc::new(Cell::new(0u64));
+        let s = spins.clone();
+        // Always ready: never waits on the kernel, only yields.
+        let hog = spawn(async move {
+            loop {
+                s.set(s.get() + 1);
+                yield_now().await;
+            }
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::with_capacity(64);
+            loop {
+                let (n, b) = stream.read(buf).await;
+                let n = n.unwrap();
+                if n == 0 {
+                    return;
+                }
+                let (r, b) = stream.write_all(ringlet::IoBuf::slice(b, ..n)).await;
+                r.unwrap();
+                buf = b.into_inner();
+            }
+        });
+        let client = async {
+            let c = TcpStream::connect(addr).await.unwrap();
+            for i in 0..200u32 {
+                let (r, _) = c.write_all(i.to_le_bytes().to_vec()).await;
+                r.unwrap();
+                let (r, b) = c.read_exact(vec![0u8; 4]).await;
+                r.unwrap();
+                assert_eq!(u32::from_le_bytes(b.try_into().unwrap()), i);
+            }
+            sleep(Duration::from_millis(20)).await; // a timer fires too
+        };
+        timeout(Duration::from_secs(20), client)
+            .await
+            .expect("the echo client starved behind an always-ready task");
+        drop(server);
+        assert!(spins.get() > 200, "the hog kept running meanwhile");
+        hog.cancel();
+    });
+}
