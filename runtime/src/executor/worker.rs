@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use slab::Slab;
 use uring_driver::op::Read;
@@ -17,6 +18,7 @@ use super::queue::{Job, Shared, TaskRef};
 use super::raw::TaskCell;
 use super::waker::MainWaker;
 use crate::task::JoinHandle;
+use crate::time::timers::Timers;
 
 /// How many tasks run between two trips into the kernel, so that a flood of ready tasks
 /// cannot keep completions and timers waiting.
@@ -63,6 +65,9 @@ pub(crate) struct Worker {
     /// Read side of the wake-up eventfd and the read op armed on it.
     wake_fd: SharedFd,
     wake_read: RefCell<Option<WakeRead>>,
+    /// Sleeps pending on this worker, and a scratch list for the wakers of due ones.
+    timers: RefCell<Timers>,
+    due: RefCell<Vec<Waker>>,
 }
 
 impl Worker {
@@ -81,6 +86,8 @@ impl Worker {
             tasks: RefCell::new(Slab::new()),
             wake_fd: SharedFd::new(OwnedFd::from(reader)),
             wake_read: RefCell::new(None),
+            timers: RefCell::new(Timers::default()),
+            due: RefCell::new(Vec::new()),
         }))
     }
 
@@ -106,8 +113,25 @@ impl Worker {
             for job in jobs {
                 job();
             }
+            self.fire_timers();
             let idle = self.local.borrow().is_empty() && !main.is_woken();
             self.turn(idle);
+            self.fire_timers();
+        }
+    }
+
+    /// Wakes every sleep whose deadline has passed.
+    fn fire_timers(&self) {
+        let mut due = self.due.borrow_mut();
+        {
+            let mut timers = self.timers.borrow_mut();
+            if timers.next_deadline().is_none() {
+                return;
+            }
+            timers.expire(Instant::now(), &mut due);
+        }
+        for waker in due.drain(..) {
+            waker.wake();
         }
     }
 
@@ -127,7 +151,10 @@ impl Worker {
         let read = wake_read
             .get_or_insert_with(|| Op::read(&self.driver, &self.wake_fd, Box::new([0u8; 8])));
         let result = if idle {
-            self.driver.park(None)
+            // Sleep in the kernel until a completion, a remote wake, or the next timer.
+            let next = self.timers.borrow_mut().next_deadline();
+            let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
+            self.driver.park(timeout)
         } else {
             self.driver.submit()
         };
@@ -310,4 +337,42 @@ pub(crate) fn spawn_thread(
             worker.shutdown();
             drop(driver);
         })
+}
+
+/// A sleep's registration: which worker's timers, and the key there.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TimerKey {
+    worker: usize,
+    key: usize,
+}
+
+/// Registers a timer with the current worker; `None` outside a runtime.
+pub(crate) fn insert_timer(deadline: Instant, waker: Waker) -> Option<TimerKey> {
+    with_current(|w| TimerKey {
+        worker: w.shared.id(),
+        key: w.timers.borrow_mut().insert(deadline, waker),
+    })
+}
+
+/// Updates the waker of a timer of the current worker; `false` if `timer` belongs to
+/// another worker (the caller registers anew).
+pub(crate) fn update_timer(timer: TimerKey, waker: &Waker) -> bool {
+    with_current(|w| {
+        let mine = w.shared.id() == timer.worker;
+        if mine {
+            w.timers.borrow_mut().set_waker(timer.key, waker);
+        }
+        mine
+    })
+    .unwrap_or(false)
+}
+
+/// Releases a timer. A timer of a worker that is not current here (its runtime is gone,
+/// or another runtime runs on this thread now) dies with that worker.
+pub(crate) fn remove_timer(timer: TimerKey) {
+    with_current(|w| {
+        if w.shared.id() == timer.worker {
+            w.timers.borrow_mut().remove(timer.key);
+        }
+    });
 }

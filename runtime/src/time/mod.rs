@@ -1,21 +1,21 @@
 //! Time on io_uring timeouts: [`sleep`], [`sleep_until`], [`interval`] and [`timeout`].
 //!
-//! A sleep is one `IORING_OP_TIMEOUT` in the kernel: no timer wheel in user space, no
-//! timer thread. Dropping a sleep cancels its timeout.
+//! A pending sleep is an entry in its worker's timer heap: no kernel timer and no timer
+//! thread. The worker wakes due sleeps every turn and, when idle, waits in
+//! `io_uring_enter` no longer than the nearest deadline. A sleep never ends early.
 
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use uring_driver::Op;
-use uring_driver::op::Timeout as TimeoutOp;
-
 use crate::executor::worker;
 
 mod interval;
+pub(crate) mod timers;
 
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 
@@ -28,10 +28,16 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Waits until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, op: None }
+    Sleep {
+        deadline,
+        timer: None,
+        _not_send: PhantomData,
+    }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
+///
+/// It registers with the timers of the worker that polls it; dropping it unregisters.
 ///
 /// # Panics
 ///
@@ -39,7 +45,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    op: Option<Op<TimeoutOp>>,
+    timer: Option<worker::TimerKey>,
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Sleep {
@@ -61,28 +68,30 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            let op = match &mut self.op {
-                Some(op) => op,
-                None => {
-                    let remaining = self.deadline.saturating_duration_since(Instant::now());
-                    if remaining.is_zero() {
-                        return Poll::Ready(());
-                    }
-                    let driver = worker::current_driver()
-                        .expect("ringlet::time::sleep polled outside a ringlet runtime");
-                    self.op.insert(Op::timeout(&driver, remaining))
-                }
-            };
-            let result: io::Result<()> = std::task::ready!(Pin::new(op).poll(cx));
-            self.op = None;
-            if result.is_err() {
-                // The timer could not be armed (e.g. ENOMEM): let other tasks run, then
-                // retry. A sleep never ends early.
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
+        if Instant::now() >= self.deadline {
+            if let Some(timer) = self.timer.take() {
+                worker::remove_timer(timer);
             }
-            // The timer fired: the loop re-checks the clock and re-arms for anything left.
+            return Poll::Ready(());
+        }
+        match self.timer {
+            Some(timer) if worker::update_timer(timer, cx.waker()) => {}
+            _ => {
+                let timer = worker::insert_timer(self.deadline, cx.waker().clone())
+                    .expect("ringlet::time::sleep polled outside a ringlet runtime");
+                if let Some(old) = self.timer.replace(timer) {
+                    worker::remove_timer(old);
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            worker::remove_timer(timer);
         }
     }
 }
