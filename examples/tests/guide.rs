@@ -39,10 +39,23 @@ fn wait_for_times_out_and_passes_through() {
 }
 
 #[test]
+fn lock_serializes_withdrawals() {
+    assert_eq!(run(env!("CARGO_BIN_EXE_lock")), "balance: 50\n");
+}
+
+#[test]
+fn semaphore_caps_downloads_in_flight() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_semaphore")),
+        "downloaded 10 files, at most 3 at once\n"
+    );
+}
+
+#[test]
 fn the_guide_shows_each_example_file_verbatim() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let guide = std::fs::read_to_string(format!("{root}/docs/guide.md")).unwrap();
-    for name in ["hello", "tasks", "cancel", "wait_for"] {
+    for name in ["hello", "tasks", "cancel", "wait_for", "lock", "semaphore"] {
         let path = format!("examples/src/bin/{name}.rs");
         let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
         let marker = format!("(`{path}`):\n\n```rust\n");

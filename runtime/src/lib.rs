@@ -40,6 +40,7 @@
 mod executor;
 pub mod net;
 mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 
