@@ -8,7 +8,7 @@ use std::thread::JoinHandle as ThreadHandle;
 use uring_driver::Driver;
 
 use crate::executor::queue::Shared;
-use crate::executor::raw::pin_current_thread;
+use crate::executor::raw::{allowed_cpus, pin_current_thread};
 use crate::executor::worker::{self, ThreadConfig, Worker, WorkerSet};
 use crate::task::{JoinError, gather, spawn_made_on};
 
@@ -63,8 +63,9 @@ impl Builder {
         self
     }
 
-    /// Pins worker `i` to the `i`-th CPU this process may use (default `false`). Worker 0
-    /// is the thread that builds the runtime, which stays pinned afterwards.
+    /// Pins worker `i` to the `i`-th CPU the building thread may use, wrapping around if
+    /// there are more workers than CPUs (default `false`). Worker 0 is the thread that
+    /// builds the runtime, which stays pinned afterwards.
     pub fn pin_cores(mut self, pin: bool) -> Self {
         self.pin_cores = pin;
         self
@@ -86,8 +87,15 @@ impl Builder {
     /// error of pinning a thread or starting one.
     pub fn build(self) -> io::Result<Runtime> {
         let set = Arc::new(WorkerSet::default());
-        if self.pin_cores {
-            pin_current_thread(0)?;
+        // Read the CPUs before pinning anything: threads inherit their parent's mask.
+        let cpus = if self.pin_cores {
+            allowed_cpus()?
+        } else {
+            Vec::new()
+        };
+        let cpu_of = |index: usize| (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
+        if let Some(cpu) = cpu_of(0) {
+            pin_current_thread(cpu)?;
         }
         let driver = Driver::builder().entries(self.ring_entries).build()?;
         let worker = Worker::new(driver.handle().clone(), 0, set.clone())?;
@@ -103,7 +111,7 @@ impl Builder {
             let config = ThreadConfig {
                 index,
                 ring_entries: self.ring_entries,
-                pin_cpu: self.pin_cores.then_some(index),
+                pin_cpu: cpu_of(index),
                 set: set.clone(),
             };
             let thread = worker::spawn_thread(config, started_tx)?;

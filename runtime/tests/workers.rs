@@ -164,3 +164,46 @@ fn cross_worker_ping_pong_loses_no_wake() {
     let took = ping_pong(round_trips);
     eprintln!("{round_trips} cross-worker round trips in {took:?}");
 }
+
+#[test]
+fn pin_cores_pins_each_worker_to_its_own_cpu() {
+    fn allowed_cpus() -> String {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    // Pinning affects the building thread (worker 0): do it on a thread of its own.
+    let pinned = std::thread::spawn(move || {
+        let rt = Runtime::builder()
+            .workers(cpus)
+            .pin_cores(true)
+            .build()
+            .unwrap();
+        rt.block_on_all(|| async { allowed_cpus() })
+            .into_iter()
+            .map(Result::unwrap)
+            .collect::<Vec<String>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(pinned.len(), cpus);
+    for list in &pinned {
+        assert!(
+            list.parse::<usize>().is_ok(),
+            "worker allowed on {list:?}, not one CPU"
+        );
+    }
+    let mut distinct = pinned.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        cpus,
+        "each worker on its own CPU: {pinned:?}"
+    );
+}

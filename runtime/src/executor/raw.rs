@@ -249,8 +249,8 @@ pub(crate) fn eventfd() -> std::io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// Pins the calling thread to CPU `cpu` (modulo the CPUs this process may use).
-pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+/// The CPUs the calling thread may run on, in order.
+pub(crate) fn allowed_cpus() -> std::io::Result<Vec<usize>> {
     // SAFETY: cpu_set_t is plain old data; all zeroes is the empty set.
     let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `allowed` is a live cpu_set_t of the size passed; 0 is the calling thread.
@@ -259,17 +259,24 @@ pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
     if rc != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+    Ok((0..libc::CPU_SETSIZE as usize)
         // SAFETY: `i` is below CPU_SETSIZE, within the set.
         .filter(|&i| unsafe { libc::CPU_ISSET(i, &allowed) })
-        .collect();
-    if cpus.is_empty() {
-        return Ok(());
+        .collect())
+}
+
+/// Pins the calling thread to CPU `cpu`.
+pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("cannot pin to CPU {cpu}: beyond CPU_SETSIZE"),
+        ));
     }
     // SAFETY: as above, all zeroes is the empty set.
     let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the chosen CPU index is below CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpus[cpu % cpus.len()], &mut one) };
+    // SAFETY: `cpu` is below CPU_SETSIZE (checked above).
+    unsafe { libc::CPU_SET(cpu, &mut one) };
     // SAFETY: `one` is a live cpu_set_t of the size passed; 0 is the calling thread.
     let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one) };
     if rc != 0 {
