@@ -1,14 +1,80 @@
-//! Synchronization between tasks on one worker: [`Mutex`] (asyncio's `Lock`) and
-//! [`Semaphore`].
+//! Synchronization between tasks on one worker: [`Mutex`] (asyncio's `Lock`),
+//! [`Semaphore`], [`Event`], and channels ([`oneshot`], [`mpsc`]).
 //!
 //! These are the local flavour: `!Send`, no atomics, no locks, for tasks that share a
 //! worker (share them with `Rc`). Waiting is first come, first served, and cancellation
 //! safe: a waiter dropped while waiting never loses a permit or a lock hand-off.
 
+mod event;
+pub mod mpsc;
 mod mutex;
+pub mod oneshot;
 mod semaphore;
+
+use std::fmt;
+
+pub use event::Event;
 
 pub use mutex::{Mutex, MutexGuard};
 pub use semaphore::{
     Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+
+/// The sender is gone and nothing was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvError(());
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("channel closed: the sender is gone")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// The receiver is gone; the message comes back.
+#[derive(PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("channel closed: the receiver is gone")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Why `try_send` failed; the message comes back.
+#[derive(PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// The channel is full.
+    Full(T),
+    /// The receiver is gone.
+    Closed(T),
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("channel full"),
+            TrySendError::Closed(_) => f.write_str("channel closed: the receiver is gone"),
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
