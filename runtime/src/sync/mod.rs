@@ -10,6 +10,7 @@ pub mod mpsc;
 mod mutex;
 pub mod oneshot;
 mod semaphore;
+pub mod shared;
 
 use std::fmt;
 

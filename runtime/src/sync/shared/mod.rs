@@ -1,0 +1,5 @@
+//! The cross-worker (`Send + Sync`) flavour of [`crate::sync`]: the same API shape, for
+//! tasks on different workers or plain threads. They cost a lock and atomics the local
+//! flavour does not pay; use these only where values cross workers.
+
+pub mod mpsc;
