@@ -1,3 +1,5 @@
 //! Library side of the ringlet examples: the pieces their tests drive in-process.
 
+pub mod accept;
+pub mod chat;
 pub mod echo;

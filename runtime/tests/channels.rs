@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringlet::sync::mpsc;
-use ringlet::sync::{Event, RecvError, SendError, TrySendError, oneshot};
+use ringlet::sync::{Event, RecvError, SendError, TrySendError, broadcast, oneshot};
 use ringlet::task::{Either, gather, select};
 use ringlet::time::sleep;
 use ringlet::{spawn, yield_now};
@@ -194,5 +194,51 @@ fn event_wakes_every_waiter_and_can_be_cleared() {
         assert!(!late.is_finished());
         event.set();
         late.await.unwrap();
+    });
+}
+
+#[test]
+fn broadcast_reaches_every_receiver_and_reports_lag() {
+    run(async {
+        let (tx, mut early) = broadcast::channel(4);
+        tx.send(1).unwrap();
+        let mut late = tx.subscribe(); // sees only what comes next
+        for i in 2..=7 {
+            assert_eq!(tx.send(i).unwrap(), 2, "two receivers");
+        }
+        // `early` missed 1..=3 (capacity 4 keeps 4..=7).
+        assert_eq!(early.recv().await, Err(broadcast::RecvError::Lagged(3)));
+        for i in 4..=7 {
+            assert_eq!(early.recv().await, Ok(i));
+        }
+        // `late` subscribed before 2 but 2 and 3 were overwritten too.
+        assert_eq!(late.recv().await, Err(broadcast::RecvError::Lagged(2)));
+        assert_eq!(late.recv().await, Ok(4));
+        drop(tx);
+        for i in 5..=7 {
+            assert_eq!(late.recv().await, Ok(i));
+        }
+        assert_eq!(late.recv().await, Err(broadcast::RecvError::Closed));
+    });
+}
+
+#[test]
+fn broadcast_wakes_waiting_receivers_and_refuses_without_receivers() {
+    run(async {
+        let (tx, rx) = broadcast::channel::<u32>(8);
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let mut rx = tx.subscribe();
+                spawn(async move { rx.recv().await })
+            })
+            .collect();
+        drop(rx);
+        yield_now().await;
+        tx.send(42).unwrap();
+        for w in gather(waiters).await {
+            assert_eq!(w.unwrap(), Ok(42));
+        }
+        assert_eq!(tx.receiver_count(), 0);
+        assert_eq!(tx.send(1), Err(SendError(1)));
     });
 }

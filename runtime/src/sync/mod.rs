@@ -1,10 +1,11 @@
 //! Synchronization between tasks on one worker: [`Mutex`] (asyncio's `Lock`),
-//! [`Semaphore`], [`Event`], and channels ([`oneshot`], [`mpsc`]).
+//! [`Semaphore`], [`Event`], and channels ([`oneshot`], [`mpsc`], [`broadcast`]).
 //!
 //! These are the local flavour: `!Send`, no atomics, no locks, for tasks that share a
 //! worker (share them with `Rc`). Waiting is first come, first served, and cancellation
 //! safe: a waiter dropped while waiting never loses a permit or a lock hand-off.
 
+pub mod broadcast;
 mod event;
 pub mod mpsc;
 mod mutex;

@@ -122,6 +122,34 @@ unsafe impl IoBuf for String {
     }
 }
 
+// SAFETY: the slice lives in the Rc's heap allocation, which does not move and is only
+// freed when the last clone goes; the op holds one clone. Shared buffers are read-only
+// (there is no `IoBufMut` for them), so other clones may read concurrently.
+unsafe impl IoBuf for std::rc::Rc<[u8]> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: as for `Rc<[u8]>`.
+unsafe impl IoBuf for std::sync::Arc<[u8]> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +171,16 @@ mod tests {
         assert_eq!((b.bytes_init(), b.bytes_total()), (3, 3));
         let a = Box::new([0u8; 7]);
         assert_eq!((a.bytes_init(), a.bytes_total()), (7, 7));
+    }
+
+    #[test]
+    fn shared_buffers_point_into_their_allocation() {
+        let rc: std::rc::Rc<[u8]> = std::rc::Rc::from(&b"shared"[..]);
+        let clone = rc.clone();
+        assert_eq!(rc.stable_ptr(), clone.stable_ptr(), "clones share the bytes");
+        assert_eq!((rc.bytes_init(), rc.bytes_total()), (6, 6));
+        let arc: std::sync::Arc<[u8]> = std::sync::Arc::from(vec![1u8; 3]);
+        assert_eq!((arc.bytes_init(), arc.bytes_total()), (3, 3));
     }
 
     #[test]

@@ -1,0 +1,70 @@
+//! The accept loop the example servers share: what to do about each accept error.
+
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ringlet::net::{TcpListener, TcpStream};
+
+/// How long accepting pauses when the process is out of file descriptors.
+const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(100);
+
+/// Accepts connections forever, handing each to `on_connection`. Errors about one
+/// connection are logged and skipped; running out of descriptors pauses accepting, then
+/// retries (the server keeps serving the connections it has).
+///
+/// # Errors
+///
+/// Only an error that is about the listener itself.
+pub async fn accept_loop(
+    name: &str,
+    listener: &TcpListener,
+    mut on_connection: impl FnMut(TcpStream, SocketAddr),
+) -> io::Result<()> {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => on_connection(stream, peer),
+            Err(e) if is_fd_exhaustion(&e) => {
+                eprintln!(
+                    "{name}: accept: {e}; out of file descriptors, \
+                     pausing accepts for {FD_EXHAUSTED_PAUSE:?}"
+                );
+                ringlet::time::sleep(FD_EXHAUSTED_PAUSE).await;
+            }
+            Err(e) if is_per_connection(&e) => {
+                eprintln!("{name}: accept: {e} (connection dropped before accept)");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Logs a connection's error, naming a peer reset plainly.
+pub fn log_connection_error(name: &str, peer: SocketAddr, e: &io::Error) {
+    match e.kind() {
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => {
+            eprintln!("{name}: {peer}: connection reset by peer");
+        }
+        _ => eprintln!("{name}: {peer}: {e}"),
+    }
+}
+
+fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(errno::EMFILE) | Some(errno::ENFILE))
+        || e.kind() == ErrorKind::OutOfMemory
+}
+
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+    ) || matches!(e.raw_os_error(), Some(errno::EPROTO) | Some(errno::EPERM))
+}
+
+/// The few Linux errno values the accept loop tells apart (stable ABI numbers).
+mod errno {
+    pub(super) const EPERM: i32 = 1;
+    pub(super) const ENFILE: i32 = 23;
+    pub(super) const EMFILE: i32 = 24;
+    pub(super) const EPROTO: i32 = 71;
+}

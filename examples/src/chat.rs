@@ -1,0 +1,140 @@
+//! A line-based chat over TCP: each line a client sends reaches every other client once.
+//!
+//! Every client has a reader task (its lines go to a broadcast channel) and a writer task
+//! (the channel's lines go to its socket, except its own). A line is broadcast as one
+//! shared `Rc<[u8]>`: every writer sends the same bytes, none copies them. A client too
+//! slow to keep up with `HISTORY` lines is told how many it missed, not disconnected.
+
+use std::cell::Cell;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use ringlet::net::{TcpListener, TcpStream};
+use ringlet::sync::broadcast::{self, RecvError};
+
+use crate::accept::{accept_loop, log_connection_error};
+
+/// Lines kept for clients that are behind.
+const HISTORY: usize = 1024;
+/// Longest line accepted; a longer one disconnects its client.
+const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Clone)]
+struct Line {
+    from: u64,
+    bytes: Rc<[u8]>,
+}
+
+/// Runs the chat on `listener` until the listener fails.
+///
+/// # Errors
+///
+/// Only an accept error about the listener itself.
+pub async fn serve(listener: TcpListener) -> io::Result<()> {
+    // Holding one receiver keeps the channel open with no client connected.
+    let (lines, _idle) = broadcast::channel::<Line>(HISTORY);
+    let online = Rc::new(Cell::new(0usize));
+    let mut next_id = 0u64;
+    accept_loop("chat-server", &listener, |stream, peer| {
+        next_id += 1;
+        let client = client(
+            Rc::new(stream),
+            peer,
+            next_id,
+            lines.clone(),
+            online.clone(),
+        );
+        drop(ringlet::spawn(client));
+    })
+    .await
+}
+
+fn text(from: u64, text: String) -> Line {
+    Line {
+        from,
+        bytes: Rc::from(text.into_bytes()),
+    }
+}
+
+async fn client(
+    stream: Rc<TcpStream>,
+    peer: SocketAddr,
+    id: u64,
+    lines: broadcast::Sender<Line>,
+    online: Rc<Cell<usize>>,
+) {
+    // Subscribe before the welcome: a client that saw its welcome misses nothing after it.
+    let inbox = lines.subscribe();
+    online.set(online.get() + 1);
+    let _ = lines.send(text(
+        id,
+        format!("* client #{id} joined ({} online)\n", online.get()),
+    ));
+    let welcome = format!(
+        "* welcome, you are client #{id} ({} online)\n",
+        online.get()
+    );
+    let (sent, _) = stream.write_all(welcome.into_bytes()).await;
+    let result = match sent {
+        Ok(()) => {
+            let writer = ringlet::spawn(forward(stream.clone(), inbox, id));
+            let read = read_lines(&stream, |line| {
+                let _ = lines.send(text(id, format!("#{id}: {line}\n")));
+            })
+            .await;
+            writer.cancel();
+            read
+        }
+        Err(e) => Err(e),
+    };
+    online.set(online.get() - 1);
+    let _ = lines.send(text(
+        id,
+        format!("* client #{id} left ({} online)\n", online.get()),
+    ));
+    if let Err(e) = result {
+        log_connection_error("chat-server", peer, &e);
+    }
+}
+
+/// Writes every line from others to the client, until it goes away.
+async fn forward(stream: Rc<TcpStream>, mut inbox: broadcast::Receiver<Line>, id: u64) {
+    loop {
+        let bytes = match inbox.recv().await {
+            Ok(line) if line.from == id => continue,
+            Ok(line) => line.bytes,
+            Err(RecvError::Lagged(n)) => Rc::from(format!("* you missed {n} lines\n").into_bytes()),
+            Err(RecvError::Closed) => return,
+        };
+        if stream.write_all(bytes).await.0.is_err() {
+            return; // the reader sees the same failure and reports it
+        }
+    }
+}
+
+/// Calls `on_line` with each line the client sends (without its line ending), until EOF.
+async fn read_lines(stream: &TcpStream, mut on_line: impl FnMut(&str)) -> io::Result<()> {
+    let mut pending = Vec::new();
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let (read, filled) = stream.read(buf).await;
+        let n = read?;
+        if n == 0 {
+            return Ok(());
+        }
+        pending.extend_from_slice(&filled[..n]);
+        buf = filled;
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]);
+            on_line(line.trim_end_matches('\r'));
+        }
+        if pending.len() > MAX_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("line longer than {MAX_LINE} bytes"),
+            ));
+        }
+    }
+}

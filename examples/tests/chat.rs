@@ -1,0 +1,139 @@
+//! The chat-server binary with 50 clients: every message reaches every other client once,
+//! and clients leave cleanly.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start() -> (Server, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (Server(child), addr)
+}
+
+struct Client {
+    id: u64,
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let welcome = read_line(&mut reader);
+        let id = welcome
+            .strip_prefix("* welcome, you are client #")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected welcome {welcome:?}"));
+        Client {
+            id,
+            writer: stream,
+            reader,
+        }
+    }
+
+    /// The next chat line (not a `*` notice).
+    fn next_message(&mut self) -> String {
+        loop {
+            let line = read_line(&mut self.reader);
+            if !line.starts_with('*') {
+                return line;
+            }
+        }
+    }
+
+    /// Reads notices until one contains `needle`.
+    fn wait_for_notice(&mut self, needle: &str) -> String {
+        loop {
+            let line = read_line(&mut self.reader);
+            if line.starts_with('*') && line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+fn read_line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    let n = reader.read_line(&mut line).expect("a line within 10 s");
+    assert!(n > 0, "the server closed the connection");
+    line.trim_end().to_string()
+}
+
+#[test]
+fn fifty_clients_each_get_every_other_message_once() {
+    let (_server, addr) = start();
+    let mut clients: Vec<Client> = (0..50).map(|_| Client::connect(addr)).collect();
+    for c in &mut clients {
+        writeln!(c.writer, "hello from {}", c.id).unwrap();
+    }
+    let ids: BTreeSet<u64> = clients.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 50);
+    for c in &mut clients {
+        let mut from = BTreeSet::new();
+        for _ in 0..49 {
+            let msg = c.next_message();
+            let (sender, text) = msg
+                .strip_prefix('#')
+                .and_then(|m| m.split_once(": "))
+                .unwrap_or_else(|| panic!("unexpected line {msg:?}"));
+            let sender: u64 = sender.parse().unwrap();
+            assert_eq!(text, format!("hello from {sender}"));
+            assert!(from.insert(sender), "client {} got #{sender} twice", c.id);
+        }
+        let expected: BTreeSet<u64> = ids.iter().copied().filter(|&i| i != c.id).collect();
+        assert_eq!(from, expected, "client {} missed messages", c.id);
+    }
+}
+
+#[test]
+fn leaving_clients_are_announced_and_counted() {
+    let (_server, addr) = start();
+    let mut stay = Client::connect(addr);
+    let leaving: Vec<Client> = (0..5).map(|_| Client::connect(addr)).collect();
+    stay.wait_for_notice("(6 online)");
+    let mut gone: BTreeSet<u64> = leaving.iter().map(|c| c.id).collect();
+    drop(leaving);
+    // The five leave in any order; wait for every notice.
+    while !gone.is_empty() {
+        let notice = stay.wait_for_notice(" left (");
+        let id: u64 = notice
+            .strip_prefix("* client #")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected notice {notice:?}"));
+        assert!(gone.remove(&id), "unexpected or repeated leave of #{id}");
+    }
+    let newcomer = Client::connect(addr);
+    let joined = stay.wait_for_notice(&format!("client #{} joined", newcomer.id));
+    assert!(joined.contains("(2 online)"), "{joined}");
+}
