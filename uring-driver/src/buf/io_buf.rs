@@ -177,7 +177,11 @@ mod tests {
     fn shared_buffers_point_into_their_allocation() {
         let rc: std::rc::Rc<[u8]> = std::rc::Rc::from(&b"shared"[..]);
         let clone = rc.clone();
-        assert_eq!(rc.stable_ptr(), clone.stable_ptr(), "clones share the bytes");
+        assert_eq!(
+            rc.stable_ptr(),
+            clone.stable_ptr(),
+            "clones share the bytes"
+        );
         assert_eq!((rc.bytes_init(), rc.bytes_total()), (6, 6));
         let arc: std::sync::Arc<[u8]> = std::sync::Arc::from(vec![1u8; 3]);
         assert_eq!((arc.bytes_init(), arc.bytes_total()), (3, 3));
