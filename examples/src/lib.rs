@@ -3,3 +3,4 @@
 pub mod accept;
 pub mod chat;
 pub mod echo;
+pub mod http;

@@ -1,0 +1,115 @@
+//! The scraper against a local HTTP server that counts requests in flight.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A thread-per-connection HTTP server; each request takes 20 ms. Tracks the most
+/// requests it ever had in flight.
+fn start_server(requests: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let peak_out = peak.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let (in_flight, peak) = (in_flight.clone(), peak.clone());
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    assert!(n > 0, "request cut short");
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let path = String::from_utf8_lossy(&request)
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("?")
+                    .to_string();
+                let body = format!("page {path}");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(response.as_bytes()).unwrap();
+            });
+        }
+    });
+    (addr, peak_out)
+}
+
+#[test]
+fn the_semaphore_caps_requests_in_flight() {
+    let (addr, peak) = start_server(40);
+    let urls: Vec<String> = (0..40).map(|i| format!("http://{addr}/item/{i}")).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_scraper"))
+        .args(["--max-in-flight", "5"])
+        .args(&urls)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    for (i, url) in urls.iter().enumerate() {
+        let body_len = format!("page /item/{i}").len();
+        assert_eq!(
+            lines[i],
+            format!("200 {body_len} {url}"),
+            "results in the order given"
+        );
+    }
+    assert_eq!(lines[40], "fetched 40 of 40 URLs");
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        5,
+        "at most 5 in flight, and the cap was used"
+    );
+}
+
+#[test]
+fn a_failed_fetch_is_reported_and_the_rest_complete() {
+    let (addr, _) = start_server(2);
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let urls = [
+        format!("http://{addr}/a"),
+        format!("http://{closed}/gone"),
+        "ftp://nope/".to_string(),
+        format!("http://{addr}/b"),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_scraper"))
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("200 "), "{stdout}");
+    assert!(
+        lines[1].starts_with(&format!("error http://{closed}/gone")),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("refused"), "{stdout}");
+    assert!(
+        lines[2].contains("only http:// URLs are supported"),
+        "{stdout}"
+    );
+    assert!(lines[3].starts_with("200 "), "{stdout}");
+    assert_eq!(lines[4], "fetched 2 of 4 URLs");
+}
