@@ -199,3 +199,163 @@ fn cancelling_waiters_at_random_points_never_loses_a_permit() {
         assert_eq!(all.num_permits(), 4);
     });
 }
+
+#[test]
+fn rwlock_shares_reads_excludes_writes_and_does_not_starve_writers() {
+    use ringlet::sync::RwLock;
+    run(async {
+        let lock = Rc::new(RwLock::new(0u32));
+        let readers_in = Rc::new(Cell::new(0));
+        let peak_readers = Rc::new(Cell::new(0));
+        let readers: Vec<_> = (0..10)
+            .map(|_| {
+                let (lock, readers_in, peak) =
+                    (lock.clone(), readers_in.clone(), peak_readers.clone());
+                spawn(async move {
+                    let guard = lock.read().await;
+                    readers_in.set(readers_in.get() + 1);
+                    peak.set(peak.get().max(readers_in.get()));
+                    sleep(Duration::from_millis(5)).await;
+                    readers_in.set(readers_in.get() - 1);
+                    *guard
+                })
+            })
+            .collect();
+        yield_now().await;
+        // A writer queues behind the readers...
+        let writer = {
+            let (lock, readers_in) = (lock.clone(), readers_in.clone());
+            spawn(async move {
+                let mut guard = lock.write().await;
+                assert_eq!(readers_in.get(), 0, "a writer never overlaps a reader");
+                *guard = 42;
+            })
+        };
+        yield_now().await;
+        // ...and a reader arriving after it waits for it (no writer starvation).
+        assert!(lock.try_read().is_none());
+        let late_reader = {
+            let lock = lock.clone();
+            spawn(async move { *lock.read().await })
+        };
+        for r in gather(readers).await {
+            assert_eq!(r.unwrap(), 0);
+        }
+        writer.await.unwrap();
+        assert_eq!(late_reader.await.unwrap(), 42);
+        assert!(peak_readers.get() > 1, "readers shared the lock");
+    });
+}
+
+#[test]
+fn notify_stores_one_wakes_all_and_passes_on_a_cancelled_notification() {
+    use ringlet::sync::Notify;
+    run(async {
+        let notify = Rc::new(Notify::new());
+        notify.notify_one();
+        notify.notify_one(); // at most one is stored
+        notify.notified().await;
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pending = Box::pin(notify.notified());
+        assert!(
+            pending.as_mut().poll(&mut cx).is_pending(),
+            "only one was stored"
+        );
+        drop(pending);
+
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let notify = notify.clone();
+                spawn(async move { notify.notified().await })
+            })
+            .collect();
+        yield_now().await;
+        notify.notify_waiters();
+        for w in gather(waiters).await {
+            w.unwrap();
+        }
+        let mut later = Box::pin(notify.notified());
+        assert!(
+            later.as_mut().poll(&mut cx).is_pending(),
+            "notify_waiters stores nothing"
+        );
+
+        // Notified, then cancelled before it ran: the next waiter gets it.
+        let mut next = Box::pin(notify.notified());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+        notify.notify_one(); // goes to `later`, first in line
+        drop(later);
+        assert!(
+            next.as_mut().poll(&mut cx).is_ready(),
+            "the notification was passed on"
+        );
+    });
+}
+
+#[test]
+fn barrier_releases_rounds_with_one_leader_and_discounts_cancelled_waiters() {
+    use ringlet::sync::Barrier;
+    run(async {
+        let barrier = Rc::new(Barrier::new(3));
+        for _round in 0..3 {
+            let tasks: Vec<_> = (0..3)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    spawn(async move { barrier.wait().await.is_leader() })
+                })
+                .collect();
+            let leaders = gather(tasks)
+                .await
+                .into_iter()
+                .filter(|l| *l.as_ref().unwrap())
+                .count();
+            assert_eq!(leaders, 1);
+        }
+        // Two arrive, one of them gives up: the third arrival must not release the round.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut a = Box::pin(barrier.wait());
+        let mut b = Box::pin(barrier.wait());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        drop(b);
+        let mut c = Box::pin(barrier.wait());
+        assert!(
+            c.as_mut().poll(&mut cx).is_pending(),
+            "released with a cancelled waiter"
+        );
+        let d = barrier.wait().await;
+        assert!(d.is_leader());
+        assert!(a.as_mut().poll(&mut cx).is_ready());
+        assert!(c.as_mut().poll(&mut cx).is_ready());
+    });
+}
+
+#[test]
+fn watch_shows_the_latest_value_and_reports_a_gone_sender() {
+    use ringlet::sync::watch;
+    run(async {
+        let (tx, mut rx) = watch::channel(0);
+        for i in 1..=5 {
+            tx.send(i).unwrap();
+        }
+        rx.changed().await.unwrap();
+        assert_eq!(
+            *rx.borrow_and_update(),
+            5,
+            "only the latest value, no backlog"
+        );
+        let mut other = rx.clone(); // has seen 5 too
+        let waiter = spawn(async move {
+            other.changed().await.unwrap();
+            let seen = *other.borrow_and_update();
+            (seen, other.changed().await.is_err())
+        });
+        yield_now().await;
+        tx.send_modify(|v| *v += 10);
+        yield_now().await;
+        drop(tx);
+        assert_eq!(waiter.await.unwrap(), (15, true));
+        assert!(rx.changed().await.is_ok(), "the 15 not yet seen by rx");
+        assert!(rx.changed().await.is_err(), "then the sender is gone");
+    });
+}

@@ -1,5 +1,6 @@
-//! Synchronization between tasks on one worker: [`Mutex`] (asyncio's `Lock`),
-//! [`Semaphore`], [`Event`], and channels ([`oneshot`], [`mpsc`], [`broadcast`]).
+//! Synchronization between tasks on one worker: [`Mutex`] (asyncio's `Lock`), [`RwLock`],
+//! [`Semaphore`], [`Notify`], [`Event`], [`Barrier`], and channels ([`oneshot`], [`mpsc`],
+//! [`broadcast`], [`watch`]).
 //!
 //! These are the local flavour: `!Send`, no atomics, no locks, for tasks that share a
 //! worker (share them with `Rc`). Waiting is first come, first served, and cancellation
@@ -9,15 +10,20 @@ pub mod broadcast;
 mod event;
 pub mod mpsc;
 mod mutex;
+mod notify;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
 pub mod shared;
+pub mod watch;
 
 use std::fmt;
 
 pub use event::Event;
 
 pub use mutex::{Mutex, MutexGuard};
+pub use notify::{Barrier, BarrierWaitResult, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

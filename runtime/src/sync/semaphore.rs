@@ -216,6 +216,12 @@ impl Semaphore {
         })
     }
 
+    /// Waiters not yet granted their permits.
+    pub(crate) fn waiting(&self) -> usize {
+        let state = self.state.borrow();
+        state.waiters.iter().filter(|(_, w)| !w.granted).count()
+    }
+
     fn release(&self, n: usize) {
         let mut state = self.state.borrow_mut();
         state.permits += n;
