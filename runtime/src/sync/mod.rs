@@ -15,6 +15,7 @@ pub mod oneshot;
 mod rwlock;
 mod semaphore;
 pub mod shared;
+mod waitlist;
 pub mod watch;
 
 use std::fmt;
@@ -24,9 +25,7 @@ pub use event::Event;
 pub use mutex::{Mutex, MutexGuard};
 pub use notify::{Barrier, BarrierWaitResult, Notify};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{
-    Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
-};
+pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// The sender is gone and nothing was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,3 +85,35 @@ impl<T> fmt::Display for TrySendError<T> {
 }
 
 impl<T> std::error::Error for TrySendError<T> {}
+
+/// The semaphore was closed while waiting (or before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError(pub(crate) ());
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("semaphore closed")
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+/// Why a `try_acquire` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// Not enough permits right now (or others are queued first).
+    NoPermits,
+    /// The semaphore is closed.
+    Closed,
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::NoPermits => f.write_str("no permits available"),
+            TryAcquireError::Closed => f.write_str("semaphore closed"),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}

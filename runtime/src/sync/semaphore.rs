@@ -1,83 +1,14 @@
 //! A local (single-worker) async semaphore: FIFO, cancellation safe, no atomics.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use slab::Slab;
-
-/// The semaphore was closed while waiting (or before).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcquireError(());
-
-impl fmt::Display for AcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("semaphore closed")
-    }
-}
-
-impl std::error::Error for AcquireError {}
-
-/// Why [`Semaphore::try_acquire`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryAcquireError {
-    /// Not enough permits right now (or others are queued first).
-    NoPermits,
-    /// The semaphore is closed.
-    Closed,
-}
-
-impl fmt::Display for TryAcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryAcquireError::NoPermits => f.write_str("no permits available"),
-            TryAcquireError::Closed => f.write_str("semaphore closed"),
-        }
-    }
-}
-
-impl std::error::Error for TryAcquireError {}
-
-struct Waiter {
-    needed: usize,
-    seq: u64,
-    waker: Option<Waker>,
-    granted: bool,
-}
-
-struct State {
-    permits: usize,
-    closed: bool,
-    waiters: Slab<Waiter>,
-    /// Waiters in arrival order, as (key, seq); a removed waiter's entry is skipped.
-    queue: VecDeque<(usize, u64)>,
-    next_seq: u64,
-}
-
-impl State {
-    /// Hands freed permits to waiters, strictly in arrival order.
-    fn grant(&mut self) {
-        while let Some(&(key, seq)) = self.queue.front() {
-            let Some(waiter) = self.waiters.get_mut(key).filter(|w| w.seq == seq) else {
-                self.queue.pop_front(); // cancelled while queued
-                continue;
-            };
-            if waiter.needed > self.permits {
-                return;
-            }
-            self.permits -= waiter.needed;
-            waiter.granted = true;
-            if let Some(waker) = waiter.waker.take() {
-                waker.wake();
-            }
-            self.queue.pop_front();
-        }
-    }
-}
+use super::waitlist::{Core, State};
+use super::{AcquireError, TryAcquireError};
 
 /// An async semaphore for tasks on one worker: asyncio's `Semaphore`.
 ///
@@ -102,50 +33,36 @@ impl State {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Semaphore {
-    state: RefCell<State>,
+    core: Core<RefCell<State>>,
 }
 
 impl Semaphore {
     /// A semaphore with `permits` permits.
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            state: RefCell::new(State {
-                permits,
-                closed: false,
-                waiters: Slab::new(),
-                queue: VecDeque::new(),
-                next_seq: 0,
-            }),
+            core: Core::new(RefCell::new(State::new(permits))),
         }
     }
 
     /// Permits available right now.
     pub fn available_permits(&self) -> usize {
-        self.state.borrow().permits
+        self.core.available()
     }
 
     /// Adds `n` permits (waking waiters they satisfy).
     pub fn add_permits(&self, n: usize) {
-        let mut state = self.state.borrow_mut();
-        state.permits += n;
-        state.grant();
+        self.core.release(n);
     }
 
     /// Closes the semaphore: waiting and future acquires fail with [`AcquireError`];
     /// permits already held stay valid.
     pub fn close(&self) {
-        let mut state = self.state.borrow_mut();
-        state.closed = true;
-        for (_, waiter) in state.waiters.iter_mut() {
-            if let Some(waker) = waiter.waker.take() {
-                waker.wake();
-            }
-        }
+        self.core.close();
     }
 
     /// Whether [`close`](Semaphore::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.state.borrow().closed
+        self.core.is_closed()
     }
 
     /// Waits for one permit.
@@ -185,18 +102,13 @@ impl Semaphore {
     ///
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        let mut state = self.state.borrow_mut();
-        if state.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if state.queue.is_empty() && state.permits >= n {
-            state.permits -= n;
-            Ok(SemaphorePermit {
+        match self.core.try_acquire(n) {
+            Ok(true) => Ok(SemaphorePermit {
                 semaphore: self,
                 permits: n,
-            })
-        } else {
-            Err(TryAcquireError::NoPermits)
+            }),
+            Ok(false) => Err(TryAcquireError::NoPermits),
+            Err(_) => Err(TryAcquireError::Closed),
         }
     }
 
@@ -218,24 +130,21 @@ impl Semaphore {
 
     /// Waiters not yet granted their permits.
     pub(crate) fn waiting(&self) -> usize {
-        let state = self.state.borrow();
-        state.waiters.iter().filter(|(_, w)| !w.granted).count()
+        self.core.waiting()
     }
 
     fn release(&self, n: usize) {
-        let mut state = self.state.borrow_mut();
-        state.permits += n;
-        state.grant();
+        self.core.release(n);
     }
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.borrow();
+        let (permits, waiters, closed) = self.core.debug_counts();
         f.debug_struct("Semaphore")
-            .field("permits", &state.permits)
-            .field("waiters", &state.waiters.len())
-            .field("closed", &state.closed)
+            .field("permits", &permits)
+            .field("waiters", &waiters)
+            .field("closed", &closed)
             .finish()
     }
 }
@@ -253,65 +162,21 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let semaphore = self.semaphore;
-        let needed = self.needed;
-        let mut state = semaphore.state.borrow_mut();
-        let granted = |permits| SemaphorePermit { semaphore, permits };
-        match self.waiting {
-            None => {
-                if state.closed {
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                if state.queue.is_empty() && state.permits >= needed {
-                    state.permits -= needed;
-                    return Poll::Ready(Ok(granted(needed)));
-                }
-                let seq = state.next_seq;
-                state.next_seq += 1;
-                let key = state.waiters.insert(Waiter {
-                    needed,
-                    seq,
-                    waker: Some(cx.waker().clone()),
-                    granted: false,
-                });
-                state.queue.push_back((key, seq));
-                drop(state);
-                self.waiting = Some(key);
-                Poll::Pending
-            }
-            Some(key) => {
-                if state.waiters[key].granted {
-                    state.waiters.remove(key);
-                    drop(state);
-                    self.waiting = None;
-                    return Poll::Ready(Ok(granted(needed)));
-                }
-                if state.closed {
-                    state.waiters.remove(key);
-                    drop(state);
-                    self.waiting = None;
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                match &mut state.waiters[key].waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-        }
+        let this = &mut *self;
+        let semaphore = this.semaphore;
+        let needed = this.needed;
+        std::task::ready!(semaphore.core.poll_acquire(needed, &mut this.waiting, cx))?;
+        Poll::Ready(Ok(SemaphorePermit {
+            semaphore,
+            permits: needed,
+        }))
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.waiting.take() {
-            let mut state = self.semaphore.state.borrow_mut();
-            let waiter = state.waiters.remove(key);
-            if waiter.granted {
-                // Granted but never taken: pass the permits on, never lose them.
-                state.permits += waiter.needed;
-                state.grant();
-            }
+            self.semaphore.core.cancel_acquire(key);
         }
     }
 }
