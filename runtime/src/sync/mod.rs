@@ -29,7 +29,7 @@ pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// The sender is gone and nothing was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecvError(());
+pub struct RecvError(pub(crate) ());
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -51,15 +51,12 @@ impl Notify {
 
     /// Wakes one waiter, or stores a notification for the next one.
     pub fn notify_one(&self) {
-        if self.permits.waiting() > 0 || self.permits.available_permits() == 0 {
-            self.permits.add_permits(1);
-        }
+        self.permits.core().notify_one();
     }
 
     /// Wakes every task waiting now; stores nothing for later ones.
     pub fn notify_waiters(&self) {
-        let waiting = self.permits.waiting();
-        self.permits.add_permits(waiting);
+        self.permits.core().notify_waiters();
     }
 }
 
@@ -73,7 +70,6 @@ impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notify")
             .field("stored", &self.permits.available_permits())
-            .field("waiting", &self.permits.waiting())
             .finish()
     }
 }

@@ -128,9 +128,9 @@ impl Semaphore {
         })
     }
 
-    /// Waiters not yet granted their permits.
-    pub(crate) fn waiting(&self) -> usize {
-        self.core.waiting()
+    /// The shared algorithm, for `Notify`.
+    pub(crate) fn core(&self) -> &Core<RefCell<State>> {
+        &self.core
     }
 
     fn release(&self, n: usize) {

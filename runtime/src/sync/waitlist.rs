@@ -104,10 +104,24 @@ impl<G: Guard> Core<G> {
         self.state.with(|s| s.permits)
     }
 
-    /// Waiters not granted yet.
-    pub(crate) fn waiting(&self) -> usize {
-        self.state
-            .with(|s| s.waiters.iter().filter(|(_, w)| !w.granted).count())
+    /// `Notify::notify_one`: one permit for the first waiter, or one stored if none is
+    /// stored yet — checked and added in one step.
+    pub(crate) fn notify_one(&self) {
+        wake_all(self.state.with(|s| {
+            let waiting = s.waiters.iter().any(|(_, w)| !w.granted);
+            if waiting || s.permits == 0 {
+                s.permits += 1;
+            }
+            s.grant()
+        }));
+    }
+
+    /// `Notify::notify_waiters`: a permit for every waiter queued now, none stored.
+    pub(crate) fn notify_waiters(&self) {
+        wake_all(self.state.with(|s| {
+            s.permits += s.waiters.iter().filter(|(_, w)| !w.granted).count();
+            s.grant()
+        }));
     }
 
     pub(crate) fn release(&self, n: usize) {

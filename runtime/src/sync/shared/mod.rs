@@ -3,3 +3,8 @@
 //! flavour does not pay; use these only where values cross workers.
 
 pub mod mpsc;
+mod notify;
+mod semaphore;
+
+pub use notify::{Event, Notify, oneshot};
+pub use semaphore::{Acquire, Mutex, MutexGuard, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
