@@ -26,12 +26,14 @@ pub(crate) trait Guard {
 }
 
 impl Guard for RefCell<State> {
+    #[inline]
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.borrow_mut())
     }
 }
 
 impl Guard for Mutex<State> {
+    #[inline]
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         // The state stays consistent across a panic elsewhere: ignore poisoning.
         f(&mut self.lock().unwrap_or_else(|e| e.into_inner()))
@@ -124,11 +126,16 @@ impl<G: Guard> Core<G> {
         }));
     }
 
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
-        wake_all(self.state.with(|s| {
+        let wakers = self.state.with(|s| {
             s.permits += n;
-            s.grant()
-        }));
+            // The common case: nobody waits, nothing to grant.
+            (!s.queue.is_empty()).then(|| s.grant())
+        });
+        if let Some(wakers) = wakers {
+            wake_all(wakers);
+        }
     }
 
     pub(crate) fn close(&self) {
@@ -147,6 +154,7 @@ impl<G: Guard> Core<G> {
 
     /// Takes `n` permits now if free and nobody is queued: `Ok(true)`; `Ok(false)` if
     /// not; `Err` if closed.
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<bool, AcquireError> {
         self.state.with(|s| {
             if s.closed {
@@ -162,6 +170,7 @@ impl<G: Guard> Core<G> {
     }
 
     /// Polls an acquire of `needed` permits; `waiting` is its place in line.
+    #[inline]
     pub(crate) fn poll_acquire(
         &self,
         needed: usize,
