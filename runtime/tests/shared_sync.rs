@@ -130,3 +130,68 @@ impl Drop for InFlight<'_> {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+#[test]
+fn shared_rwlock_barrier_broadcast_and_watch_across_workers() {
+    use ringlet::sync::shared::{Barrier, RwLock, broadcast, watch};
+    two_workers().block_on(async {
+        // RwLock: a writer on worker 1, readers on worker 0.
+        let lock = Arc::new(RwLock::new(0u32));
+        let writer = {
+            let lock = lock.clone();
+            spawn_on(1, move || async move {
+                for _ in 0..100 {
+                    *lock.write().await += 1;
+                    yield_now().await;
+                }
+            })
+        };
+        let mut last = 0;
+        while !writer.is_finished() {
+            let now = *lock.read().await;
+            assert!(now >= last, "reads never go backwards");
+            last = now;
+            yield_now().await;
+        }
+        writer.await.unwrap();
+        assert_eq!(*lock.read().await, 100);
+
+        // Barrier: one task per worker meets; exactly one leader.
+        let barrier = Arc::new(Barrier::new(2));
+        let remote = {
+            let barrier = barrier.clone();
+            spawn_on(1, move || async move { barrier.wait().await.is_leader() })
+        };
+        let here = barrier.wait().await.is_leader();
+        assert!(here ^ remote.await.unwrap(), "exactly one leader");
+
+        // broadcast: a receiver on each worker gets every message.
+        let (tx, mut rx) = broadcast::channel(16);
+        let mut remote_rx = tx.subscribe();
+        let remote = spawn_on(1, move || async move {
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(remote_rx.recv().await.unwrap());
+            }
+            got
+        });
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(remote.await.unwrap(), [0, 1, 2]);
+        for i in 0..3 {
+            assert_eq!(rx.recv().await, Ok(i));
+        }
+
+        // watch: a value set on worker 1 is seen on worker 0.
+        let (wtx, mut wrx) = watch::channel("init");
+        spawn_on(1, move || async move {
+            wtx.send("from worker 1").unwrap();
+        })
+        .await
+        .unwrap();
+        wrx.changed().await.unwrap();
+        assert_eq!(wrx.read_and_update(|v| *v), "from worker 1");
+        assert!(wrx.changed().await.is_err(), "the sender is gone");
+    });
+}

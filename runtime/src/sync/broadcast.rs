@@ -1,14 +1,16 @@
-//! A local broadcast channel: every receiver sees every message, for tasks on one worker.
+//! Broadcast channels: every receiver sees every message. The algorithm is written once
+//! over [`Guard`]; the local flavour lives here, the cross-worker one in `shared`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::SendError;
+use super::waitlist::Guard;
 
-/// Why [`Receiver::recv`] returned no message.
+/// Why a broadcast `recv` returned no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecvError {
     /// Every sender is gone and this receiver has seen every message.
@@ -29,7 +31,8 @@ impl fmt::Display for RecvError {
 
 impl std::error::Error for RecvError {}
 
-struct State<T> {
+/// The channel's state; sequence numbers count every message ever sent.
+pub(crate) struct State<T> {
     /// The last `capacity` messages; the front one has sequence number `head`.
     buf: VecDeque<T>,
     head: u64,
@@ -40,9 +43,104 @@ struct State<T> {
 }
 
 impl<T> State<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        assert!(
+            capacity > 0,
+            "a broadcast channel needs a capacity of at least 1"
+        );
+        State {
+            buf: VecDeque::with_capacity(capacity.min(1024)),
+            head: 0,
+            capacity,
+            senders: 1,
+            receivers: 1,
+            waiting: Vec::new(),
+        }
+    }
+
     fn tail(&self) -> u64 {
         self.head + self.buf.len() as u64
     }
+}
+
+fn wake_all(wakers: Vec<Waker>) {
+    for waker in wakers {
+        waker.wake();
+    }
+}
+
+pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<usize, SendError<T>> {
+    let (receivers, wakers) = g.with(|s| {
+        if s.receivers == 0 {
+            return Err(SendError(value));
+        }
+        s.buf.push_back(value);
+        if s.buf.len() > s.capacity {
+            s.buf.pop_front();
+            s.head += 1;
+        }
+        Ok((s.receivers, std::mem::take(&mut s.waiting)))
+    })?;
+    wake_all(wakers);
+    Ok(receivers)
+}
+
+/// A new receiver's starting point (it sees what is sent from now on).
+pub(crate) fn subscribe<T>(g: &impl Guard<State<T>>) -> u64 {
+    g.with(|s| {
+        s.receivers += 1;
+        s.tail()
+    })
+}
+
+pub(crate) fn poll_recv<T: Clone>(
+    g: &impl Guard<State<T>>,
+    next: &mut u64,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, RecvError>> {
+    g.with(|s| {
+        if *next < s.head {
+            let missed = s.head - *next;
+            *next = s.head;
+            return Poll::Ready(Err(RecvError::Lagged(missed)));
+        }
+        if *next < s.tail() {
+            let value = s.buf[(*next - s.head) as usize].clone();
+            *next += 1;
+            return Poll::Ready(Ok(value));
+        }
+        if s.senders == 0 {
+            return Poll::Ready(Err(RecvError::Closed));
+        }
+        if !s.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            s.waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
+    })
+}
+
+pub(crate) fn add_sender<T>(g: &impl Guard<State<T>>) {
+    g.with(|s| s.senders += 1);
+}
+
+pub(crate) fn drop_sender<T>(g: &impl Guard<State<T>>) {
+    let wakers = g.with(|s| {
+        s.senders -= 1;
+        if s.senders > 0 {
+            Vec::new()
+        } else {
+            std::mem::take(&mut s.waiting)
+        }
+    });
+    wake_all(wakers);
+}
+
+pub(crate) fn drop_receiver<T>(g: &impl Guard<State<T>>) {
+    g.with(|s| s.receivers -= 1);
+}
+
+pub(crate) fn receiver_count<T>(g: &impl Guard<State<T>>) -> usize {
+    g.with(|s| s.receivers)
 }
 
 /// Creates a broadcast channel that holds the last `capacity` messages for receivers that
@@ -63,18 +161,7 @@ impl<T> State<T> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(
-        capacity > 0,
-        "a broadcast channel needs a capacity of at least 1"
-    );
-    let state = Rc::new(RefCell::new(State {
-        buf: VecDeque::with_capacity(capacity.min(1024)),
-        head: 0,
-        capacity,
-        senders: 1,
-        receivers: 1,
-        waiting: Vec::new(),
-    }));
+    let state = Rc::new(RefCell::new(State::new(capacity)));
     (
         Sender {
             state: state.clone(),
@@ -96,43 +183,26 @@ impl<T: Clone> Sender<T> {
     ///
     /// [`SendError`] with the value if there is no receiver.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        let waiting = {
-            let mut state = self.state.borrow_mut();
-            if state.receivers == 0 {
-                return Err(SendError(value));
-            }
-            state.buf.push_back(value);
-            if state.buf.len() > state.capacity {
-                state.buf.pop_front();
-                state.head += 1;
-            }
-            std::mem::take(&mut state.waiting)
-        };
-        for waker in waiting {
-            waker.wake();
-        }
-        Ok(self.state.borrow().receivers)
+        send(&*self.state, value)
     }
 
     /// A new receiver that sees the messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut state = self.state.borrow_mut();
-        state.receivers += 1;
         Receiver {
+            next: subscribe(&*self.state),
             state: self.state.clone(),
-            next: state.tail(),
         }
     }
 
     /// How many receivers there are.
     pub fn receiver_count(&self) -> usize {
-        self.state.borrow().receivers
+        receiver_count(&*self.state)
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.state.borrow_mut().senders += 1;
+        add_sender(&*self.state);
         Sender {
             state: self.state.clone(),
         }
@@ -141,17 +211,7 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let waiting = {
-            let mut state = self.state.borrow_mut();
-            state.senders -= 1;
-            if state.senders > 0 {
-                return;
-            }
-            std::mem::take(&mut state.waiting)
-        };
-        for waker in waiting {
-            waker.wake();
-        }
+        drop_sender(&*self.state);
     }
 }
 
@@ -177,33 +237,13 @@ impl<T: Clone> Receiver<T> {
     /// (the next call continues with the oldest one held); [`RecvError::Closed`] once
     /// every sender is gone and everything was seen.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        std::future::poll_fn(|cx| {
-            let mut state = self.state.borrow_mut();
-            if self.next < state.head {
-                let missed = state.head - self.next;
-                self.next = state.head;
-                return Poll::Ready(Err(RecvError::Lagged(missed)));
-            }
-            if self.next < state.tail() {
-                let value = state.buf[(self.next - state.head) as usize].clone();
-                self.next += 1;
-                return Poll::Ready(Ok(value));
-            }
-            if state.senders == 0 {
-                return Poll::Ready(Err(RecvError::Closed));
-            }
-            if !state.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                state.waiting.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+        std::future::poll_fn(|cx| poll_recv(&*self.state, &mut self.next, cx)).await
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.state.borrow_mut().receivers -= 1;
+        drop_receiver(&*self.state);
     }
 }
 

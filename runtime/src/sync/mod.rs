@@ -10,7 +10,7 @@ pub mod broadcast;
 mod event;
 pub mod mpsc;
 mod mutex;
-mod notify;
+pub(crate) mod notify;
 pub mod oneshot;
 mod rwlock;
 mod semaphore;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::task::{Poll, Waker};
 
 use super::semaphore::Semaphore;
+use super::waitlist::Guard;
 
 /// Wakes waiting tasks without passing data, like tokio's `Notify`.
 ///
@@ -102,13 +103,15 @@ pub struct Barrier {
     state: RefCell<BarrierState>,
 }
 
-struct BarrierState {
+/// A barrier's round: how many arrived, and a counter of completed rounds.
+#[derive(Default)]
+pub(crate) struct BarrierState {
     arrived: usize,
     round: u64,
     wakers: Vec<Waker>,
 }
 
-/// The result of [`Barrier::wait`].
+/// The result of a barrier's `wait`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BarrierWaitResult(bool);
 
@@ -124,74 +127,83 @@ impl Barrier {
     pub fn new(n: usize) -> Self {
         Barrier {
             n,
-            state: RefCell::new(BarrierState {
-                arrived: 0,
-                round: 0,
-                wakers: Vec::new(),
-            }),
+            state: RefCell::new(BarrierState::default()),
         }
     }
 
     /// Waits until `n` tasks are waiting.
     pub async fn wait(&self) -> BarrierWaitResult {
-        let round = {
-            let mut state = self.state.borrow_mut();
-            state.arrived += 1;
-            if state.arrived >= self.n {
-                state.arrived = 0;
-                state.round += 1;
-                let wakers = std::mem::take(&mut state.wakers);
-                drop(state);
-                for waker in wakers {
-                    waker.wake();
-                }
-                return BarrierWaitResult(true);
-            }
-            state.round
-        };
-        let mut leave = LeaveOnDrop {
-            barrier: self,
-            round,
-            armed: true,
-        };
-        std::future::poll_fn(|cx| {
-            let mut state = self.state.borrow_mut();
-            if state.round != round {
-                return Poll::Ready(());
-            }
-            if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                state.wakers.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await;
-        leave.armed = false;
-        BarrierWaitResult(false)
+        barrier_wait(&self.state, self.n).await
     }
 }
 
+/// The barrier algorithm, over either flavour's guard.
+pub(crate) async fn barrier_wait<G: Guard<BarrierState>>(state: &G, n: usize) -> BarrierWaitResult {
+    let arrival = state.with(|s| {
+        s.arrived += 1;
+        if s.arrived >= n {
+            s.arrived = 0;
+            s.round += 1;
+            Err(std::mem::take(&mut s.wakers))
+        } else {
+            Ok(s.round)
+        }
+    });
+    let round = match arrival {
+        Ok(round) => round,
+        Err(wakers) => {
+            for waker in wakers {
+                waker.wake();
+            }
+            return BarrierWaitResult(true);
+        }
+    };
+    let mut leave = LeaveOnDrop {
+        state,
+        round,
+        armed: true,
+    };
+    std::future::poll_fn(|cx| {
+        state.with(|s| {
+            if s.round != round {
+                return Poll::Ready(());
+            }
+            if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                s.wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+    })
+    .await;
+    leave.armed = false;
+    BarrierWaitResult(false)
+}
+
 /// Takes a cancelled waiter out of its round's count.
-struct LeaveOnDrop<'a> {
-    barrier: &'a Barrier,
+struct LeaveOnDrop<'a, G: Guard<BarrierState>> {
+    state: &'a G,
     round: u64,
     armed: bool,
 }
 
-impl Drop for LeaveOnDrop<'_> {
+impl<G: Guard<BarrierState>> Drop for LeaveOnDrop<'_, G> {
     fn drop(&mut self) {
-        let mut state = self.barrier.state.borrow_mut();
-        if self.armed && state.round == self.round {
-            state.arrived -= 1;
+        if self.armed {
+            let round = self.round;
+            self.state.with(|s| {
+                if s.round == round {
+                    s.arrived -= 1;
+                }
+            });
         }
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.borrow();
         f.debug_struct("Barrier")
             .field("n", &self.n)
-            .field("arrived", &state.arrived)
+            .field("arrived", &self.state.borrow().arrived)
             .finish()
     }
 }

@@ -20,21 +20,22 @@ use slab::Slab;
 
 use super::AcquireError;
 
-/// How a flavour guards the state.
-pub(crate) trait Guard {
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R;
+/// How a flavour guards a primitive's state `S`: `RefCell` on one worker, `Mutex`
+/// across workers. Every primitive with both flavours keeps its algorithm once, over this.
+pub(crate) trait Guard<S> {
+    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R;
 }
 
-impl Guard for RefCell<State> {
+impl<S> Guard<S> for RefCell<S> {
     #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         f(&mut self.borrow_mut())
     }
 }
 
-impl Guard for Mutex<State> {
+impl<S> Guard<S> for Mutex<S> {
     #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         // The state stays consistent across a panic elsewhere: ignore poisoning.
         f(&mut self.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -97,7 +98,7 @@ pub(crate) struct Core<G> {
     state: G,
 }
 
-impl<G: Guard> Core<G> {
+impl<G: Guard<State>> Core<G> {
     pub(crate) fn new(state: G) -> Self {
         Core { state }
     }

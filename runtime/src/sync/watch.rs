@@ -1,18 +1,117 @@
-//! A local watch channel: one value, observed by many receivers, for tasks on one worker.
+//! Watch channels: one value, observed by many receivers. The algorithm is written once
+//! over [`Guard`]; the local flavour lives here, the cross-worker one in `shared`.
 
 use std::cell::{Ref, RefCell};
 use std::fmt;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
+use super::waitlist::Guard;
 use super::{RecvError, SendError};
 
-struct State<T> {
+pub(crate) struct State<T> {
     value: T,
     version: u64,
     sender_alive: bool,
     receivers: usize,
     wakers: Vec<Waker>,
+}
+
+impl<T> State<T> {
+    pub(crate) fn new(value: T) -> Self {
+        State {
+            value,
+            version: 0,
+            sender_alive: true,
+            receivers: 1,
+            wakers: Vec::new(),
+        }
+    }
+}
+
+fn wake_all(wakers: Vec<Waker>) {
+    for waker in wakers {
+        waker.wake();
+    }
+}
+
+pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<(), SendError<T>> {
+    let wakers = g.with(|s| {
+        if s.receivers == 0 {
+            return Err(SendError(value));
+        }
+        s.value = value;
+        s.version += 1;
+        Ok(std::mem::take(&mut s.wakers))
+    })?;
+    wake_all(wakers);
+    Ok(())
+}
+
+pub(crate) fn send_modify<T>(g: &impl Guard<State<T>>, modify: impl FnOnce(&mut T)) {
+    let wakers = g.with(|s| {
+        modify(&mut s.value);
+        s.version += 1;
+        std::mem::take(&mut s.wakers)
+    });
+    wake_all(wakers);
+}
+
+/// A new receiver's version (the current value counts as seen).
+pub(crate) fn subscribe<T>(g: &impl Guard<State<T>>) -> u64 {
+    g.with(|s| {
+        s.receivers += 1;
+        s.version
+    })
+}
+
+pub(crate) fn add_receiver<T>(g: &impl Guard<State<T>>) {
+    g.with(|s| s.receivers += 1);
+}
+
+pub(crate) fn drop_receiver<T>(g: &impl Guard<State<T>>) {
+    g.with(|s| s.receivers -= 1);
+}
+
+pub(crate) fn drop_sender<T>(g: &impl Guard<State<T>>) {
+    let wakers = g.with(|s| {
+        s.sender_alive = false;
+        std::mem::take(&mut s.wakers)
+    });
+    wake_all(wakers);
+}
+
+pub(crate) fn receiver_count<T>(g: &impl Guard<State<T>>) -> usize {
+    g.with(|s| s.receivers)
+}
+
+pub(crate) fn version<T>(g: &impl Guard<State<T>>) -> u64 {
+    g.with(|s| s.version)
+}
+
+pub(crate) fn poll_changed<T>(
+    g: &impl Guard<State<T>>,
+    seen: &mut u64,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), RecvError>> {
+    g.with(|s| {
+        if s.version != *seen {
+            *seen = s.version;
+            return Poll::Ready(Ok(()));
+        }
+        if !s.sender_alive {
+            return Poll::Ready(Err(RecvError(())));
+        }
+        if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            s.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    })
+}
+
+/// Reads the value with `read` (for the cross-worker flavour, which cannot lend a `Ref`).
+pub(crate) fn read<T, R>(g: &impl Guard<State<T>>, read: impl FnOnce(&T) -> R) -> R {
+    g.with(|s| read(&s.value))
 }
 
 /// Creates a watch channel holding `init`. Receivers see the latest value; a receiver
@@ -28,13 +127,7 @@ struct State<T> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
-    let state = Rc::new(RefCell::new(State {
-        value: init,
-        version: 0,
-        sender_alive: true,
-        receivers: 1,
-        wakers: Vec::new(),
-    }));
+    let state = Rc::new(RefCell::new(State::new(init)));
     (
         Sender {
             state: state.clone(),
@@ -55,24 +148,12 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if every receiver is gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if self.state.borrow().receivers == 0 {
-            return Err(SendError(value));
-        }
-        self.send_modify(|v| *v = value);
-        Ok(())
+        send(&*self.state, value)
     }
 
     /// Changes the value in place and notifies every receiver.
     pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
-        let wakers = {
-            let mut state = self.state.borrow_mut();
-            modify(&mut state.value);
-            state.version += 1;
-            std::mem::take(&mut state.wakers)
-        };
-        for waker in wakers {
-            waker.wake();
-        }
+        send_modify(&*self.state, modify);
     }
 
     /// The current value.
@@ -82,30 +163,21 @@ impl<T> Sender<T> {
 
     /// A new receiver; it counts the current value as seen.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut state = self.state.borrow_mut();
-        state.receivers += 1;
         Receiver {
+            seen: subscribe(&*self.state),
             state: self.state.clone(),
-            seen: state.version,
         }
     }
 
     /// How many receivers there are.
     pub fn receiver_count(&self) -> usize {
-        self.state.borrow().receivers
+        receiver_count(&*self.state)
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let wakers = {
-            let mut state = self.state.borrow_mut();
-            state.sender_alive = false;
-            std::mem::take(&mut state.wakers)
-        };
-        for waker in wakers {
-            waker.wake();
-        }
+        drop_sender(&*self.state);
     }
 }
 
@@ -129,9 +201,8 @@ impl<T> Receiver<T> {
 
     /// The current value, marking it seen.
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
-        let state = self.state.borrow();
-        self.seen = state.version;
-        Ref::map(state, |s| &s.value)
+        self.seen = version(&*self.state);
+        self.borrow()
     }
 
     /// Waits until the value changes from the last one seen, and marks it seen.
@@ -140,27 +211,13 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] if the sender is gone (and nothing new was sent).
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        std::future::poll_fn(|cx| {
-            let mut state = self.state.borrow_mut();
-            if state.version != self.seen {
-                self.seen = state.version;
-                return Poll::Ready(Ok(()));
-            }
-            if !state.sender_alive {
-                return Poll::Ready(Err(RecvError(())));
-            }
-            if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                state.wakers.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+        std::future::poll_fn(|cx| poll_changed(&*self.state, &mut self.seen, cx)).await
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        self.state.borrow_mut().receivers += 1;
+        add_receiver(&*self.state);
         Receiver {
             state: self.state.clone(),
             seen: self.seen,
@@ -170,7 +227,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.state.borrow_mut().receivers -= 1;
+        drop_receiver(&*self.state);
     }
 }
 

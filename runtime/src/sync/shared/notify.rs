@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use super::semaphore::Semaphore;
-use crate::sync::RecvError;
+use crate::sync::notify::{BarrierState, barrier_wait};
+use crate::sync::{BarrierWaitResult, RecvError};
 
 /// [`crate::sync::Notify`] across workers.
 pub struct Notify {
@@ -108,6 +109,35 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("shared::Event")
             .field("set", &self.is_set())
+            .finish()
+    }
+}
+
+/// [`crate::sync::Barrier`] across workers.
+pub struct Barrier {
+    n: usize,
+    state: Mutex<BarrierState>,
+}
+
+impl Barrier {
+    /// A barrier for `n` tasks (`n` of 0 or 1 never waits).
+    pub fn new(n: usize) -> Self {
+        Barrier {
+            n,
+            state: Mutex::new(BarrierState::default()),
+        }
+    }
+
+    /// Waits until `n` tasks, on any workers, are waiting.
+    pub async fn wait(&self) -> BarrierWaitResult {
+        barrier_wait(&self.state, self.n).await
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("shared::Barrier")
+            .field("n", &self.n)
             .finish()
     }
 }

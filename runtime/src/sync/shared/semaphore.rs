@@ -320,3 +320,106 @@ impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
         fmt::Debug::fmt(&*self.value, f)
     }
 }
+
+/// A reader-writer lock shared across workers: many readers or one writer, served first
+/// come, first served (a waiting writer is not overtaken by later readers).
+pub struct RwLock<T> {
+    gate: Semaphore,
+    value: std::sync::RwLock<T>,
+}
+
+/// Readers hold one permit each; a writer holds them all.
+const MAX_READERS: usize = u32::MAX as usize;
+
+impl<T> RwLock<T> {
+    /// A lock holding `value`.
+    pub fn new(value: T) -> Self {
+        RwLock {
+            gate: Semaphore::new(MAX_READERS),
+            value: std::sync::RwLock::new(value),
+        }
+    }
+
+    /// Waits for shared access.
+    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
+        let permit = self.gate.acquire().await.expect("never closed");
+        RwLockReadGuard {
+            // No writer holds permits now, so this never blocks.
+            value: self.value.read().unwrap_or_else(|e| e.into_inner()),
+            _permit: permit,
+        }
+    }
+
+    /// Waits for exclusive access.
+    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
+        let permit = self
+            .gate
+            .acquire_many(MAX_READERS)
+            .await
+            .expect("never closed");
+        RwLockWriteGuard {
+            // Holding every permit means nobody else holds the lock.
+            value: self.value.write().unwrap_or_else(|e| e.into_inner()),
+            _permit: permit,
+        }
+    }
+
+    /// The value.
+    pub fn into_inner(self) -> T {
+        self.value.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<T> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("shared::RwLock").finish_non_exhaustive()
+    }
+}
+
+/// Shared access to a shared [`RwLock`]'s value.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockReadGuard<'a, T> {
+    value: std::sync::RwLockReadGuard<'a, T>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl<T> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.value, f)
+    }
+}
+
+/// Exclusive access to a shared [`RwLock`]'s value.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockWriteGuard<'a, T> {
+    value: std::sync::RwLockWriteGuard<'a, T>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl<T> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.value, f)
+    }
+}
