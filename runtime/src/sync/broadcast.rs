@@ -1,5 +1,6 @@
 //! Broadcast channels: every receiver sees every message. The algorithm is written once
-//! over [`Guard`]; the local flavour lives here, the cross-worker one in `shared`.
+//! over the flavour's guard (`RefCell` or `Mutex`); the local flavour lives here, the
+//! cross-worker one in `shared`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -1,5 +1,6 @@
 //! Watch channels: one value, observed by many receivers. The algorithm is written once
-//! over [`Guard`]; the local flavour lives here, the cross-worker one in `shared`.
+//! over the flavour's guard (`RefCell` or `Mutex`); the local flavour lives here, the
+//! cross-worker one in `shared`.
 
 use std::cell::{Ref, RefCell};
 use std::fmt;
