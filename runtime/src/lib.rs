@@ -38,6 +38,8 @@
 //!   and `asyncio.wait_for`.
 
 mod executor;
+pub mod fs;
+mod io_util;
 pub mod net;
 mod runtime;
 pub mod sync;

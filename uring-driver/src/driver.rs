@@ -682,6 +682,12 @@ fn opcode_name(code: u8) -> String {
         opcode::Close::CODE => "IORING_OP_CLOSE",
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
+        opcode::OpenAt::CODE => "IORING_OP_OPENAT",
+        opcode::Statx::CODE => "IORING_OP_STATX",
+        opcode::Fsync::CODE => "IORING_OP_FSYNC",
+        opcode::UnlinkAt::CODE => "IORING_OP_UNLINKAT",
+        opcode::RenameAt::CODE => "IORING_OP_RENAMEAT",
+        opcode::MkDirAt::CODE => "IORING_OP_MKDIRAT",
         _ => return format!("#{code}"),
     };
     name.to_string()

@@ -217,3 +217,24 @@ fn driver_dropped_with_ops_in_flight_cancels_and_drains_them() {
     drop((sleeps, r, w));
     assert_eq!(open_fds(), fds, "ring fd and pipes closed");
 }
+
+#[test]
+fn dropped_openat_closes_the_file_it_opened_late() {
+    let _g = serial();
+    let path = std::env::temp_dir().join(format!("uring-driver-openat-{}", std::process::id()));
+    std::fs::write(&path, b"x").unwrap();
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    for _ in 0..50 {
+        let mut op = Op::openat(&driver, c_path.clone(), libc::O_RDONLY, 0);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op); // opened or cancelled: either way no descriptor may survive
+    }
+    drain(&driver);
+    assert_eq!(driver.slots(), 0);
+    drop(driver);
+    assert_eq!(open_fds(), fds, "an fd opened for a dropped openat leaked");
+    std::fs::remove_file(&path).unwrap();
+}

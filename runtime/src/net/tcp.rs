@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd, socket};
 
 use crate::executor::worker;
+use crate::io_util;
 
 /// Accept backlog of [`TcpListener::bind`].
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -259,25 +260,7 @@ impl TcpStream {
     /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
     /// the first read error.
     pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_total();
-        let mut buf = buf;
-        let mut filled = 0;
-        while filled < total {
-            let (result, slice) = self.read(buf.slice(filled..)).await;
-            buf = slice.into_inner();
-            match result {
-                Ok(0) => {
-                    let e = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("connection closed after {filled} of {total} bytes"),
-                    );
-                    return (Err(e), buf);
-                }
-                Ok(n) => filled += n,
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        io_util::read_exact(buf, |slice, _| self.read(slice)).await
     }
 
     /// Writes some of `buf`'s initialized bytes; returns how many.
@@ -300,22 +283,7 @@ impl TcpStream {
     /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
     /// back either way.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut written = 0;
-        while written < total {
-            let (result, slice) = self.write(buf.slice(written..)).await;
-            buf = slice.into_inner();
-            match result {
-                Ok(0) => {
-                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
-                    return (Err(e), buf);
-                }
-                Ok(n) => written += n,
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        io_util::write_all(buf, |slice, _| self.write(slice)).await
     }
 
     /// Shuts down the read side, the write side, or both. Shutting down `Write` sends FIN:

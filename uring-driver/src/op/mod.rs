@@ -31,21 +31,33 @@
 mod accept;
 mod close;
 mod connect;
+mod fsync;
+mod mkdirat;
 mod nop;
+mod openat;
 mod read;
 mod recv;
+mod renameat;
 mod send;
+mod statx;
 mod timeout;
+mod unlinkat;
 mod write;
 
 pub use accept::{Accept, AcceptMulti};
 pub use close::Close;
 pub use connect::Connect;
+pub use fsync::Fsync;
+pub use mkdirat::MkDirAt;
 pub use nop::Nop;
+pub use openat::OpenAt;
 pub use read::Read;
 pub use recv::Recv;
+pub use renameat::RenameAt;
 pub use send::Send;
+pub use statx::Statx;
 pub use timeout::Timeout;
+pub use unlinkat::UnlinkAt;
 pub use write::Write;
 
 use std::collections::VecDeque;

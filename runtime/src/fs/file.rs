@@ -1,0 +1,374 @@
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
+
+use super::{c_path, driver};
+use crate::io_util;
+
+/// An open file. Reads and writes are positional (`read_at`, `write_at`): there is no
+/// cursor, so concurrent operations on one file never race over a position.
+///
+/// ```
+/// use ringlet::fs::File;
+///
+/// ringlet::run(async {
+///     let path = std::env::temp_dir().join(format!("ringlet-file-{}", std::process::id()));
+///     let file = File::options()
+///         .read(true)
+///         .write(true)
+///         .create(true)
+///         .truncate(true)
+///         .open(&path)
+///         .await?;
+///     file.write_all_at(b"0123456789".to_vec(), 0).await.0?;
+///     file.sync_all().await?;
+///     let (read, buf) = file.read_at(vec![0u8; 4], 3).await;
+///     assert_eq!(&buf[..read?], b"3456");
+///     file.close().await?;
+///     ringlet::fs::remove_file(&path).await
+/// })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct File {
+    fd: SharedFd,
+}
+
+/// Options for opening a file, as `std::fs::OpenOptions`.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+    mode: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// No access yet: set at least `read` or `write`.
+    pub fn new() -> Self {
+        OpenOptions {
+            read: false,
+            write: false,
+            append: false,
+            truncate: false,
+            create: false,
+            create_new: false,
+            mode: 0o666,
+        }
+    }
+
+    /// Read access.
+    pub fn read(&mut self, on: bool) -> &mut Self {
+        self.read = on;
+        self
+    }
+
+    /// Write access.
+    pub fn write(&mut self, on: bool) -> &mut Self {
+        self.write = on;
+        self
+    }
+
+    /// Writes go to the end of the file (whatever offset they name).
+    pub fn append(&mut self, on: bool) -> &mut Self {
+        self.append = on;
+        self
+    }
+
+    /// Truncates the file to 0 bytes on open.
+    pub fn truncate(&mut self, on: bool) -> &mut Self {
+        self.truncate = on;
+        self
+    }
+
+    /// Creates the file if it does not exist.
+    pub fn create(&mut self, on: bool) -> &mut Self {
+        self.create = on;
+        self
+    }
+
+    /// Creates the file, failing with `AlreadyExists` if it exists.
+    pub fn create_new(&mut self, on: bool) -> &mut Self {
+        self.create_new = on;
+        self
+    }
+
+    /// Permission bits of a created file (default 0o666, before the umask).
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    fn flags(&self) -> io::Result<i32> {
+        let access = match (self.read, self.write || self.append) {
+            (true, false) => libc::O_RDONLY,
+            (false, true) => libc::O_WRONLY,
+            (true, true) => libc::O_RDWR,
+            (false, false) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "open: neither read nor write access requested",
+                ));
+            }
+        };
+        let mut flags = access;
+        if self.append {
+            flags |= libc::O_APPEND;
+        }
+        if self.truncate {
+            flags |= libc::O_TRUNC;
+        }
+        if self.create_new {
+            flags |= libc::O_CREAT | libc::O_EXCL;
+        } else if self.create {
+            flags |= libc::O_CREAT;
+        }
+        Ok(flags)
+    }
+
+    /// Opens `path` with these options.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `AlreadyExists` (with `create_new`), `PermissionDenied`,
+    /// `InvalidInput` (no access mode, or a NUL in the path), ...
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let path = c_path(path.as_ref())?;
+        let fd = Op::openat(&driver()?, path, self.flags()?, self.mode).await?;
+        Ok(File {
+            fd: SharedFd::new(fd),
+        })
+    }
+}
+
+impl File {
+    /// Opens a file for reading.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `PermissionDenied`, ...
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path).await
+    }
+
+    /// Creates a file for writing, truncating it if it exists.
+    ///
+    /// # Errors
+    ///
+    /// `PermissionDenied`, `NotFound` (missing directory), ...
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .await
+    }
+
+    /// Options for opening a file.
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Reads up to `buf.bytes_total()` bytes at byte `offset`; `Ok(0)` at the end of file.
+    ///
+    /// # Errors
+    ///
+    /// A read error; the buffer comes back either way.
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::read_at(&driver, &self.fd, buf, offset).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Reads exactly `buf.bytes_total()` bytes at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the file ends first (what was read stays in `buf`).
+    pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<(), B> {
+        io_util::read_exact(buf, |slice, done| self.read_at(slice, offset + done as u64)).await
+    }
+
+    /// Writes some of `buf`'s initialized bytes at `offset`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// A write error (`StorageFull`, ...); the buffer comes back either way.
+    pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::write_at(&driver, &self.fd, buf, offset).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Writes all of `buf`'s initialized bytes at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// The first write error.
+    pub async fn write_all_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<(), B> {
+        io_util::write_all(buf, |slice, done| {
+            self.write_at(slice, offset + done as u64)
+        })
+        .await
+    }
+
+    /// Flushes data and metadata to storage (`fsync`).
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the device.
+    pub async fn sync_all(&self) -> io::Result<()> {
+        Op::fsync(&driver()?, &self.fd, false).await
+    }
+
+    /// Flushes data (and the metadata needed to read it) to storage (`fdatasync`).
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the device.
+    pub async fn sync_data(&self) -> io::Result<()> {
+        Op::fsync(&driver()?, &self.fd, true).await
+    }
+
+    /// The file's metadata (`statx`).
+    ///
+    /// # Errors
+    ///
+    /// Rare: `EOVERFLOW` and the like.
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        Op::statx_fd(&driver()?, &self.fd)
+            .await
+            .map(Metadata::from_statx)
+    }
+
+    /// Closes the file through the ring and reports the result (dropping it closes too,
+    /// silently).
+    ///
+    /// # Errors
+    ///
+    /// What `close(2)` reports, e.g. a deferred write error on some file systems.
+    pub async fn close(self) -> io::Result<()> {
+        match self.fd.try_unwrap() {
+            Ok(fd) => Op::close(&driver()?, fd).await,
+            // An op still holds it (e.g. a cancelled read finishing): it closes when done.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for File {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for File {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<std::fs::File> for File {
+    fn from(file: std::fs::File) -> File {
+        File {
+            fd: SharedFd::new(file.into()),
+        }
+    }
+}
+
+/// File metadata, from `statx`.
+#[derive(Clone, Copy)]
+pub struct Metadata {
+    stat: libc::statx,
+}
+
+impl Metadata {
+    pub(crate) fn from_statx(stat: libc::statx) -> Self {
+        Metadata { stat }
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> u64 {
+        self.stat.stx_size
+    }
+
+    /// Whether the size is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn file_type(&self) -> u32 {
+        u32::from(self.stat.stx_mode) & libc::S_IFMT
+    }
+
+    /// Whether this is a regular file.
+    pub fn is_file(&self) -> bool {
+        self.file_type() == libc::S_IFREG
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == libc::S_IFDIR
+    }
+
+    /// Whether this is a symbolic link (only from `File::metadata` on a link opened with
+    /// `O_PATH`; path lookups follow links).
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == libc::S_IFLNK
+    }
+
+    /// Permission bits (`st_mode & 0o7777`).
+    pub fn mode(&self) -> u32 {
+        u32::from(self.stat.stx_mode) & 0o7777
+    }
+
+    /// Last modification time.
+    pub fn modified(&self) -> SystemTime {
+        let t = self.stat.stx_mtime;
+        let since = Duration::new(t.tv_sec.unsigned_abs(), t.tv_nsec);
+        if t.tv_sec >= 0 {
+            SystemTime::UNIX_EPOCH + since
+        } else {
+            SystemTime::UNIX_EPOCH - since
+        }
+    }
+
+    /// Inode number.
+    pub fn ino(&self) -> u64 {
+        self.stat.stx_ino
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metadata")
+            .field("len", &self.len())
+            .field("is_file", &self.is_file())
+            .field("is_dir", &self.is_dir())
+            .field("mode", &format_args!("{:o}", self.mode()))
+            .finish()
+    }
+}

@@ -1,0 +1,62 @@
+//! The "all of it" loops over owned buffers, shared by sockets and files.
+
+use std::future::Future;
+use std::io;
+
+use uring_driver::{BufResult, IoBuf, IoBufMut, Slice};
+
+/// Writes every initialized byte of `buf`: `write(slice, done)` writes some of `slice`,
+/// which starts `done` bytes into the buffer.
+pub(crate) async fn write_all<B, F, Fut>(buf: B, mut write: F) -> BufResult<(), B>
+where
+    B: IoBuf,
+    F: FnMut(Slice<B>, usize) -> Fut,
+    Fut: Future<Output = BufResult<usize, Slice<B>>>,
+{
+    let total = buf.bytes_init();
+    let mut buf = buf;
+    let mut done = 0;
+    while done < total {
+        let (result, slice) = write(buf.slice(done..), done).await;
+        buf = slice.into_inner();
+        match result {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "wrote no bytes");
+                return (Err(e), buf);
+            }
+            Ok(n) => done += n,
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}
+
+/// Fills `buf` to `bytes_total`: `read(slice, done)` reads into `slice`, which starts
+/// `done` bytes into the buffer. A read of 0 bytes is `UnexpectedEof`, with the bytes read
+/// so far left in `buf`.
+pub(crate) async fn read_exact<B, F, Fut>(buf: B, mut read: F) -> BufResult<(), B>
+where
+    B: IoBufMut,
+    F: FnMut(Slice<B>, usize) -> Fut,
+    Fut: Future<Output = BufResult<usize, Slice<B>>>,
+{
+    let total = buf.bytes_total();
+    let mut buf = buf;
+    let mut done = 0;
+    while done < total {
+        let (result, slice) = read(buf.slice(done..), done).await;
+        buf = slice.into_inner();
+        match result {
+            Ok(0) => {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("end of stream after {done} of {total} bytes"),
+                );
+                return (Err(e), buf);
+            }
+            Ok(n) => done += n,
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}

@@ -1,0 +1,146 @@
+//! Files and path operations over io_uring.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+
+use ringlet::fs::{self, File, OpenOptions};
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ringlet-fs-{}-{name}", std::process::id()))
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    ringlet::Runtime::builder()
+        .workers(1)
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// The byte at `offset` of the test pattern: depends on the offset, so a misplaced
+/// chunk is caught.
+fn pattern(offset: u64) -> u8 {
+    let x = offset.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (x >> 56) as u8 ^ (offset as u8)
+}
+
+#[test]
+fn sixty_four_mib_in_one_mib_writes_then_random_reads() {
+    const MIB: u64 = 1 << 20;
+    let path = temp("64mib");
+    run(async {
+        let file = File::create(&path).await.unwrap();
+        for chunk in 0..64u64 {
+            let data: Vec<u8> = (chunk * MIB..(chunk + 1) * MIB).map(pattern).collect();
+            let (res, _) = file.write_all_at(data, chunk * MIB).await;
+            res.unwrap();
+        }
+        file.sync_all().await.unwrap();
+        assert_eq!(file.metadata().await.unwrap().len(), 64 * MIB);
+        file.close().await.unwrap();
+
+        let file = File::open(&path).await.unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..256 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 65_536);
+            let offset = (seed >> 20) % (64 * MIB - len);
+            let (res, buf) = file.read_exact_at(vec![0u8; len as usize], offset).await;
+            res.unwrap();
+            let expected: Vec<u8> = (offset..offset + len).map(pattern).collect();
+            assert!(buf == expected, "mismatch reading {len} bytes at {offset}");
+        }
+        let (res, buf) = file.read_exact_at(vec![0u8; 10], 64 * MIB - 4).await;
+        assert_eq!(res.unwrap_err().kind(), ErrorKind::UnexpectedEof);
+        assert_eq!(
+            buf[..4],
+            (64 * MIB - 4..64 * MIB).map(pattern).collect::<Vec<_>>()[..]
+        );
+        file.sync_data().await.unwrap();
+    });
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn path_operations_round_trip() {
+    let dir = temp("dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    run(async {
+        fs::create_dir(&dir).await.unwrap();
+        assert!(fs::metadata(&dir).await.unwrap().is_dir());
+        let a = dir.join("a.txt");
+        let b = dir.join("b.txt");
+        fs::write(&a, "first version").await.unwrap();
+        let meta = fs::metadata(&a).await.unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.len(), 13);
+        assert!(meta.modified() > std::time::SystemTime::UNIX_EPOCH);
+        fs::rename(&a, &b).await.unwrap();
+        assert_eq!(
+            fs::metadata(&a).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(fs::read(&b).await.unwrap(), b"first version");
+        assert_eq!(
+            fs::remove_dir(&dir).await.unwrap_err().kind(),
+            ErrorKind::DirectoryNotEmpty
+        );
+        fs::remove_file(&b).await.unwrap();
+        fs::remove_dir(&dir).await.unwrap();
+        assert_eq!(
+            fs::metadata(&dir).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    });
+}
+
+#[test]
+fn read_of_a_file_larger_than_its_first_buffer() {
+    let path = temp("large-read");
+    let data: Vec<u8> = (0..300_000u64).map(pattern).collect();
+    std::fs::write(&path, &data).unwrap();
+    let read = run(async { fs::read(&path).await.unwrap() });
+    assert!(read == data);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn open_options_and_their_errors() {
+    let path = temp("options");
+    let _ = std::fs::remove_file(&path);
+    run(async {
+        assert_eq!(
+            File::open(&path).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .unwrap();
+        file.write_all_at(b"one ".to_vec(), 0).await.0.unwrap();
+        drop(file);
+        let again = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await;
+        assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
+        let append = OpenOptions::new().append(true).open(&path).await.unwrap();
+        append.write_all_at(b"two".to_vec(), 0).await.0.unwrap(); // offset ignored
+        append.close().await.unwrap();
+        assert_eq!(fs::read(&path).await.unwrap(), b"one two");
+        let none = OpenOptions::new().open(&path).await.unwrap_err();
+        assert_eq!(none.kind(), ErrorKind::InvalidInput);
+        let nul = File::open("bad\0path").await.unwrap_err();
+        assert_eq!(nul.kind(), ErrorKind::InvalidInput);
+        let read_only = File::open(&path).await.unwrap();
+        let (res, buf) = read_only.write_at(b"x".to_vec(), 0).await;
+        assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::EBADF));
+        assert_eq!(buf, b"x", "the buffer comes back on error");
+        fs::remove_file(&path).await.unwrap();
+    });
+}
