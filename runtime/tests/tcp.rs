@@ -100,3 +100,74 @@ fn a_peer_reset_is_an_error_on_that_connection_only() {
     .unwrap();
     peer.join().unwrap();
 }
+
+#[test]
+fn incoming_yields_many_connections_from_one_multishot_accept() {
+    ringlet::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients = spawn(async move {
+            let mut streams = Vec::new();
+            for i in 0..20u8 {
+                let s = TcpStream::connect(addr).await.unwrap();
+                let (r, _) = s.write_all(vec![i]).await;
+                r.unwrap();
+                streams.push(s);
+            }
+            streams
+        });
+        let mut incoming = listener.incoming();
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let stream = incoming.next().await.unwrap().unwrap();
+            let (r, b) = stream.read_exact(vec![0u8; 1]).await;
+            r.unwrap();
+            seen.push(b[0]);
+        }
+        seen.sort();
+        assert_eq!(seen, (0..20).collect::<Vec<u8>>());
+        drop(clients.await.unwrap());
+    })
+    .unwrap();
+}
+
+#[test]
+fn connect_by_host_name_and_with_a_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    ringlet::run(async move {
+        let s = TcpStream::connect_host(&format!("localhost:{port}"))
+            .await
+            .unwrap();
+        assert_eq!(s.peer_addr().unwrap().port(), port);
+        let err = TcpStream::connect_host("no-such-host.invalid:80")
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().is_empty());
+        // A loopback listener whose accept queue is full: the kernel drops further SYNs,
+        // so a connect hangs until the timeout cancels it.
+        let full = {
+            let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let fd = uring_driver::socket::socket_for(&addr, libc::SOCK_STREAM).unwrap();
+            uring_driver::socket::bind(&fd, &addr).unwrap();
+            uring_driver::socket::listen(&fd, 0).unwrap();
+            std::net::TcpListener::from(fd)
+        };
+        let full_addr = full.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        let started = std::time::Instant::now();
+        let err = loop {
+            match TcpStream::connect_timeout(full_addr, std::time::Duration::from_millis(300)).await
+            {
+                Ok(s) => fillers.push(s), // queued: the backlog is not full yet
+                Err(e) => break e,
+            }
+            assert!(fillers.len() < 64, "the backlog never filled");
+        };
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(err.to_string().contains("timed out after"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    })
+    .unwrap();
+    drop(listener);
+}

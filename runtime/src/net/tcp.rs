@@ -3,7 +3,10 @@ use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd, socket};
+use std::time::Duration;
+
+use uring_driver::op::AcceptMulti;
+use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, MultishotOp, Op, SharedFd, socket};
 
 use crate::executor::worker;
 use crate::io_util;
@@ -161,6 +164,28 @@ impl TcpListener {
         Ok((stream, peer))
     }
 
+    /// A stream of incoming connections from one multishot accept (Linux 5.19+): the
+    /// kernel keeps accepting without a submission per connection. Await
+    /// [`Incoming::next`]; dropping the stream cancels the accept, and a connection the
+    /// kernel accepted meanwhile is closed, not leaked.
+    ///
+    /// ```no_run
+    /// ringlet::run(async {
+    ///     let listener = ringlet::net::TcpListener::bind("127.0.0.1:7878")?;
+    ///     let mut incoming = listener.incoming();
+    ///     while let Some(stream) = incoming.next().await {
+    ///         let stream = stream?;
+    ///         drop(ringlet::spawn(async move { /* serve */ drop(stream) }));
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
+    /// })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn incoming(&self) -> Incoming {
+        let op = driver().map(|driver| MultishotOp::accept_multi(&driver, &self.fd));
+        Incoming { op: Some(op) }
+    }
+
     /// The address the listener is bound to (with the real port if bound to port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.local_addr)
@@ -182,6 +207,41 @@ impl From<std::net::TcpListener> for TcpListener {
             fd: SharedFd::new(listener.into()),
             local_addr,
         }
+    }
+}
+
+/// The stream of connections made by [`TcpListener::incoming`].
+pub struct Incoming {
+    /// The multishot accept, or why it could not start; `None` once ended.
+    op: Option<io::Result<MultishotOp<AcceptMulti>>>,
+}
+
+impl Incoming {
+    /// The next connection; `None` when the kernel ended the stream (after an error it
+    /// reported, e.g. the listener was shut down). Errors such as `EMFILE` are items: the
+    /// caller decides whether to back off and call `incoming()` again.
+    pub async fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        match self.op.as_mut()? {
+            Ok(op) => match op.next().await {
+                Some(result) => Some(result.map(TcpStream::from_fd)),
+                None => {
+                    self.op = None;
+                    None
+                }
+            },
+            Err(_) => match self.op.take() {
+                Some(Err(e)) => Some(Err(e)),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("ended", &self.op.is_none())
+            .finish()
     }
 }
 
@@ -237,6 +297,48 @@ impl TcpStream {
         let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
         Op::connect(&driver, &fd, addr).await?;
         Ok(TcpStream { fd })
+    }
+
+    /// Opens a connection to `addr`, giving up after `timeout` (the connect is cancelled
+    /// in the kernel).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` after `timeout`, or what [`connect`](TcpStream::connect) reports.
+    pub async fn connect_timeout(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        crate::time::timeout(timeout, Self::connect(addr))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connect to {addr} timed out after {timeout:?}"),
+                )
+            })?
+    }
+
+    /// Resolves `host` (`"example.org:80"`, `"[::1]:8080"`, ...) on the blocking pool,
+    /// so the worker keeps running meanwhile, then connects to each address in turn until
+    /// one answers.
+    ///
+    /// # Errors
+    ///
+    /// The resolver's error, or the last address's connect error.
+    pub async fn connect_host(host: &str) -> io::Result<TcpStream> {
+        let host = host.to_string();
+        let addrs: Vec<SocketAddr> =
+            crate::task::spawn_blocking(move || host.to_socket_addrs().map(Iterator::collect))
+                .await
+                .map_err(io::Error::from)??;
+        let mut last_error = None;
+        for addr in addrs {
+            match Self::connect(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")
+        }))
     }
 
     /// Reads up to `buf.bytes_total()` bytes into `buf` (from its start). `Ok(0)` means
