@@ -1,17 +1,23 @@
 //! The accept loop the example servers share: what to do about each accept error.
 
+use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
 
 use ringlet::net::{TcpListener, TcpStream};
+use ringlet::task::{Either, select};
 
 /// How long accepting pauses when the process is out of file descriptors.
 const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(100);
 
-/// Accepts connections forever, handing each to `on_connection`. Errors about one
-/// connection are logged and skipped; running out of descriptors pauses accepting, then
-/// retries (the server keeps serving the connections it has).
+/// Accepts connections until `shutdown` completes, handing each to `on_connection`.
+/// Errors about one connection are logged and skipped; running out of descriptors pauses
+/// accepting, then retries (the server keeps serving the connections it has).
+///
+/// On shutdown the accept in flight is cancelled and awaited, so a connection the kernel
+/// accepted in that instant is handed on rather than reset.
 ///
 /// # Errors
 ///
@@ -20,9 +26,22 @@ pub async fn accept_loop(
     name: &str,
     listener: &TcpListener,
     mut on_connection: impl FnMut(TcpStream, SocketAddr),
+    shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let mut shutdown = pin!(shutdown);
     loop {
-        match listener.accept().await {
+        let mut accept = pin!(listener.accept());
+        let result = match select(accept.as_mut(), shutdown.as_mut()).await {
+            Either::Left(result) => result,
+            Either::Right(()) => {
+                accept.as_mut().get_mut().cancel();
+                if let Ok((stream, peer)) = accept.await {
+                    on_connection(stream, peer);
+                }
+                return Ok(());
+            }
+        };
+        match result {
             Ok((stream, peer)) => on_connection(stream, peer),
             Err(e) if is_fd_exhaustion(&e) => {
                 eprintln!(

@@ -36,7 +36,7 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
     let (lines, _idle) = broadcast::channel::<Line>(HISTORY);
     let online = Rc::new(Cell::new(0usize));
     let mut next_id = 0u64;
-    accept_loop("chat-server", &listener, |stream, peer| {
+    let on_connection = |stream, peer| {
         next_id += 1;
         let client = client(
             Rc::new(stream),
@@ -46,7 +46,13 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
             online.clone(),
         );
         drop(ringlet::spawn(client));
-    })
+    };
+    accept_loop(
+        "chat-server",
+        &listener,
+        on_connection,
+        std::future::pending(),
+    )
     .await
 }
 

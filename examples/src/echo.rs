@@ -4,10 +4,16 @@
 //! back, then out again for the write. When the client half-closes, everything it sent has
 //! been echoed already, and the server closes its side.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
 
 use ringlet::IoBuf;
 use ringlet::net::{TcpListener, TcpStream};
+use ringlet::sync::Notify;
 
 use crate::accept::{accept_loop, log_connection_error};
 
@@ -19,14 +25,91 @@ use crate::accept::{accept_loop, log_connection_error};
 /// Returns only on an accept error that is not about one connection or a passing shortage
 /// (those are logged and survived): e.g. the listener itself became invalid.
 pub async fn serve(listener: TcpListener, buffer_size: usize) -> io::Result<()> {
-    accept_loop("echo-server", &listener, |stream, peer| {
+    let serve_one = |stream: TcpStream, peer| {
         drop(ringlet::spawn(async move {
             if let Err(e) = echo(&stream, buffer_size).await {
                 log_connection_error("echo-server", peer, &e);
             }
         }));
+    };
+    accept_loop("echo-server", &listener, serve_one, std::future::pending()).await
+}
+
+/// Serves like [`serve`] until `shutdown` completes, then stops accepting (the listener
+/// closes, so new connections are refused), lets open connections finish for up to
+/// `grace`, and returns how many were still open when the grace period ended (their tasks
+/// are cancelled when the runtime drops).
+///
+/// # Errors
+///
+/// As [`serve`], for an accept error before the shutdown.
+pub async fn serve_until(
+    listener: TcpListener,
+    buffer_size: usize,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> io::Result<usize> {
+    let open = Rc::new(Cell::new(0usize));
+    let closed = Rc::new(Notify::new());
+    let serve_one = |stream: TcpStream, peer| {
+        open.set(open.get() + 1);
+        let (open, closed) = (open.clone(), closed.clone());
+        drop(ringlet::spawn(async move {
+            if let Err(e) = echo(&stream, buffer_size).await {
+                log_connection_error("echo-server", peer, &e);
+            }
+            open.set(open.get() - 1);
+            closed.notify_one();
+        }));
+    };
+    accept_loop("echo-server", &listener, serve_one, shutdown).await?;
+    // Stop accepting without dropping anyone already connected: connections waiting in the
+    // backlog are accepted and served too, then the listener closes.
+    drain_backlog(listener, serve_one).await;
+    let drained = ringlet::time::timeout(grace, async {
+        while open.get() > 0 {
+            closed.notified().await;
+        }
+    });
+    Ok(match drained.await {
+        Ok(()) => 0,
+        Err(_) => open.get(),
     })
-    .await
+}
+
+/// Accepts what is already queued on `listener` (without waiting for more), hands each to
+/// `serve`, and closes the listener. Closing it with connections still queued would reset
+/// them, though their clients already saw the connection succeed.
+async fn drain_backlog(listener: TcpListener, mut serve: impl FnMut(TcpStream, SocketAddr)) {
+    // The cancelled accept op holds the socket until the kernel confirms the cancel.
+    let mut listener = listener;
+    let listener = loop {
+        match listener.into_std() {
+            Ok(std_listener) => break std_listener,
+            Err(busy) => {
+                listener = busy;
+                ringlet::yield_now().await;
+            }
+        }
+    };
+    if let Err(e) = listener.set_nonblocking(true) {
+        eprintln!("echo-server: cannot drain the backlog: {e}");
+        return;
+    }
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                // io_uring serves blocking and non-blocking sockets alike.
+                serve(TcpStream::from(stream), peer)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("echo-server: draining the backlog: {e}");
+                return;
+            }
+        }
+    }
 }
 
 /// Echoes one connection until the peer's EOF; returns the number of bytes echoed.

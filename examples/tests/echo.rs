@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use ringlet::net::{TcpListener, TcpStream as RingletStream};
@@ -280,4 +280,79 @@ fn raise_fd_limit(want: u64) {
         "hard fd limit {} is below {want}",
         lim.rlim_max
     );
+}
+
+#[test]
+fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
+    let mut server = Server::start(&["--workers", "2"]);
+    server.wait_for_log("2 workers");
+    let payload: Arc<Vec<u8>> = Arc::new((0..2_000_000u32).map(|i| (i % 253) as u8).collect());
+    let (halfway_tx, halfway_rx) = mpsc::channel();
+    let mut go = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        go.push(go_tx);
+        let mut writer = stream.try_clone().unwrap();
+        let (payload_w, halfway) = (payload.clone(), halfway_tx.clone());
+        let write = std::thread::spawn(move || {
+            let half = payload_w.len() / 2;
+            writer.write_all(&payload_w[..half]).unwrap();
+            halfway.send(()).unwrap();
+            go_rx.recv().unwrap(); // the server has been told to stop meanwhile
+            writer.write_all(&payload_w[half..]).unwrap();
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut reader = stream;
+        let read = std::thread::spawn(move || {
+            let mut back = Vec::new();
+            reader.read_to_end(&mut back).unwrap();
+            back
+        });
+        clients.push((write, read));
+    }
+    for _ in 0..8 {
+        halfway_rx.recv().unwrap();
+    }
+    let pid = server.child.id() as i32;
+    // SAFETY: kill(2) takes no pointers; the pid is our own child's.
+    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    server.wait_for_log("no longer accepting");
+    // New connections are refused once every worker closed its listener.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(server.addr).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for g in go {
+        g.send(()).unwrap();
+    }
+    for (write, read) in clients {
+        write.join().unwrap();
+        let back = read.join().unwrap();
+        assert_eq!(
+            back.len(),
+            payload.len(),
+            "a client lost bytes in the shutdown"
+        );
+        assert!(back == *payload);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after its clients left"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    server.wait_for_log("stopped");
 }

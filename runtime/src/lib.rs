@@ -42,6 +42,7 @@ pub mod fs;
 mod io_util;
 pub mod net;
 mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -7,15 +7,20 @@
 //! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
 //! spreads connections across cores. Prints `listening on ADDR` once bound, logs peer
 //! resets and carries on, and exits with status 1 and a clear message if the address is
-//! in use or io_uring is unavailable.
+//! in use or io_uring is unavailable. On Ctrl-C (SIGINT) it stops accepting, lets open
+//! connections finish for up to 10 seconds, and exits 0.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use ringlet::net::{ListenOptions, TcpListener};
 use ringlet_examples::echo;
+
+/// How long open connections may take to finish after Ctrl-C.
+const GRACE: Duration = Duration::from_secs(10);
 
 const USAGE: &str = "\
 usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
@@ -124,13 +129,27 @@ fn main() -> ExitCode {
         let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
         async move {
             let listener = listener.expect("one listener per worker");
-            echo::serve(TcpListener::from(listener), buffer_size).await
+            let shutdown = async {
+                match ringlet::signal::ctrl_c().await {
+                    Ok(()) if index == 0 => eprintln!(
+                        "echo-server: Ctrl-C: no longer accepting; open connections have \
+                         {GRACE:?} to finish"
+                    ),
+                    Ok(()) => {}
+                    Err(e) => {
+                        eprintln!("echo-server: {e}; Ctrl-C will not shut down gracefully");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            echo::serve_until(TcpListener::from(listener), buffer_size, shutdown, GRACE).await
         }
     });
     let mut code = ExitCode::SUCCESS;
+    let mut cut_off = 0;
     for (worker, result) in results.into_iter().enumerate() {
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(open)) => cut_off += open,
             Ok(Err(e)) => {
                 eprintln!("echo-server: worker {worker}: accept failed, stopping: {e}");
                 code = ExitCode::FAILURE;
@@ -141,17 +160,23 @@ fn main() -> ExitCode {
             }
         }
     }
+    if cut_off > 0 {
+        eprintln!("echo-server: {cut_off} connections were still open after {GRACE:?}: closed");
+    }
+    eprintln!("echo-server: stopped");
     code
 }
 
 /// One `SO_REUSEPORT` listener per worker, all on the same port.
 fn bind_listeners(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     let options = ListenOptions::new().reuse_port(true);
+    let no_op_in_flight = |_| unreachable!("a freshly bound listener has no op in flight");
     let first = TcpListener::bind_with(addr, &options)?;
     let addr = first.local_addr()?;
-    let mut listeners = vec![first.into_std()?];
+    let mut listeners = vec![first.into_std().unwrap_or_else(no_op_in_flight)];
     for _ in 1..workers {
-        listeners.push(TcpListener::bind_with(addr, &options)?.into_std()?);
+        let listener = TcpListener::bind_with(addr, &options)?;
+        listeners.push(listener.into_std().unwrap_or_else(no_op_in_flight));
     }
     Ok(listeners)
 }

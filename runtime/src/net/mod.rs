@@ -2,4 +2,4 @@
 
 mod tcp;
 
-pub use tcp::{Incoming, ListenOptions, TcpListener, TcpStream};
+pub use tcp::{Accept, Incoming, ListenOptions, TcpListener, TcpStream};

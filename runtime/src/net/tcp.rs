@@ -134,34 +134,33 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// `WouldBlock` if an accept is still in flight on it (it holds the descriptor).
-    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+    /// Gives the listener back if an accept op still holds it (a cancelled accept holds it
+    /// until the kernel confirms the cancellation, within a driver turn or two).
+    pub fn into_std(self) -> Result<std::net::TcpListener, TcpListener> {
+        let local_addr = self.local_addr;
         self.fd
             .try_unwrap()
             .map(std::net::TcpListener::from)
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    "the listener is still in use by an accept in flight",
-                )
-            })
+            .map_err(|fd| TcpListener { fd, local_addr })
     }
 
     /// Accepts one connection.
+    ///
+    /// The future can be [cancelled](Accept::cancel) and then awaited: a connection the
+    /// kernel accepted before the cancel took effect is returned rather than lost — the
+    /// way to stop accepting without resetting anyone. (Dropping the future instead closes
+    /// such a connection.)
     ///
     /// # Errors
     ///
     /// What `accept(2)` reports: `EMFILE`/`ENFILE` when out of descriptors (back off and
     /// retry: the listener stays usable), `ECONNABORTED` for a connection reset before it
-    /// was accepted.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = Op::accept(&driver()?, &self.fd).await?;
-        let stream = TcpStream::from_fd(fd);
-        let peer = match peer {
-            Some(peer) => peer,
-            None => stream.peer_addr()?,
-        };
-        Ok((stream, peer))
+    /// was accepted; `ECANCELED` after `cancel` when nothing was accepted.
+    pub fn accept(&self) -> Accept<'_> {
+        Accept {
+            op: driver().map(|driver| Op::accept(&driver, &self.fd)),
+            _listener: std::marker::PhantomData,
+        }
     }
 
     /// A stream of incoming connections from one multishot accept (Linux 5.19+): the
@@ -207,6 +206,54 @@ impl From<std::net::TcpListener> for TcpListener {
             fd: SharedFd::new(listener.into()),
             local_addr,
         }
+    }
+}
+
+/// The future of [`TcpListener::accept`].
+#[must_use = "accept does nothing unless awaited"]
+pub struct Accept<'a> {
+    /// The accept op, or why it could not start (taken when reported).
+    op: io::Result<Op<uring_driver::op::Accept>>,
+    _listener: std::marker::PhantomData<&'a TcpListener>,
+}
+
+impl Accept<'_> {
+    /// Asks the kernel to stop this accept. Await the future afterwards: it yields the
+    /// connection if one was accepted first, or an `ECANCELED` error.
+    pub fn cancel(&mut self) {
+        if let Ok(op) = &mut self.op {
+            op.cancel();
+        }
+    }
+}
+
+impl std::future::Future for Accept<'_> {
+    type Output = io::Result<(TcpStream, SocketAddr)>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let op = match &mut self.op {
+            Ok(op) => op,
+            Err(e) => {
+                let e = std::mem::replace(e, io::Error::other("accept polled after completion"));
+                return std::task::Poll::Ready(Err(e));
+            }
+        };
+        let (fd, peer) = std::task::ready!(std::pin::Pin::new(op).poll(cx))?;
+        let stream = TcpStream::from_fd(fd);
+        let peer = match peer {
+            Some(peer) => peer,
+            None => stream.peer_addr()?,
+        };
+        std::task::Poll::Ready(Ok((stream, peer)))
+    }
+}
+
+impl fmt::Debug for Accept<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accept").finish_non_exhaustive()
     }
 }
 
