@@ -171,3 +171,44 @@ fn connect_by_host_name_and_with_a_timeout() {
     .unwrap();
     drop(listener);
 }
+
+#[test]
+fn split_halves_and_vectored_io() {
+    ringlet::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, write) = stream.into_split();
+            // A reader task and a writer task share the connection.
+            let echo = spawn(async move {
+                let mut total = 0;
+                loop {
+                    let (n, bufs) = read
+                        .readv(vec![Vec::with_capacity(3), Vec::with_capacity(64)])
+                        .await;
+                    let n = n.unwrap();
+                    if n == 0 {
+                        return total;
+                    }
+                    total += n;
+                    let (w, _) = write.writev(bufs).await;
+                    assert_eq!(w.unwrap(), n);
+                }
+                // `write` drops here: FIN to the client
+            });
+            echo.await.unwrap()
+        });
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (res, _) = client.writev(vec!["split ", "and ", "vectored"]).await;
+        assert_eq!(res.unwrap(), 18);
+        client.shutdown(Shutdown::Write).unwrap();
+        let (res, buf) = client.read_exact(vec![0u8; 18]).await;
+        res.unwrap();
+        assert_eq!(buf, b"split and vectored");
+        let (n, _) = client.read(vec![0u8; 4]).await;
+        assert_eq!(n.unwrap(), 0, "the dropped write half sent FIN");
+        assert_eq!(server.await.unwrap(), 18);
+    })
+    .unwrap();
+}

@@ -682,6 +682,8 @@ fn opcode_name(code: u8) -> String {
         opcode::Close::CODE => "IORING_OP_CLOSE",
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
+        opcode::Readv::CODE => "IORING_OP_READV",
+        opcode::Writev::CODE => "IORING_OP_WRITEV",
         opcode::OpenAt::CODE => "IORING_OP_OPENAT",
         opcode::Statx::CODE => "IORING_OP_STATX",
         opcode::Fsync::CODE => "IORING_OP_FSYNC",

@@ -238,3 +238,33 @@ fn dropped_openat_closes_the_file_it_opened_late() {
     assert_eq!(open_fds(), fds, "an fd opened for a dropped openat leaked");
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn dropped_readv_keeps_every_buffer_until_the_final_cqe() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let (r, w) = pipe();
+        let r = SharedFd::new(r);
+        let (bufs, flags): (Vec<Canary>, Vec<_>) = (0..3).map(|_| Canary::new(16)).unzip();
+        let mut op = Op::readv(&driver, &r, bufs);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        assert!(
+            flags.iter().all(|d| !d.get()),
+            "{race:?}: freed while the kernel holds them"
+        );
+        settle(&driver, race);
+        std::fs::File::from(w).write_all(b"made ready").unwrap();
+        drain(&driver);
+        assert!(
+            flags.iter().all(|d| d.get()),
+            "{race:?}: freed after the final CQE"
+        );
+        assert_eq!(driver.slots(), 0);
+        drop((driver, r));
+        assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
+    }
+}

@@ -332,3 +332,55 @@ impl<T> IntoReady<T> for std::task::Poll<Option<T>> {
         }
     }
 }
+
+#[test]
+fn writev_gathers_and_readv_scatters_in_order() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    let (r, w) = pipe();
+    let (r, w) = (SharedFd::new(r), SharedFd::new(w));
+    let parts: Vec<&'static [u8]> = vec![b"alpha-", b"beta-", b"gamma"];
+    let (res, parts) = run(&driver, Op::writev(&driver, &w, parts));
+    assert_eq!(res.unwrap(), 16);
+    assert_eq!(parts.len(), 3, "the buffers come back");
+    let bufs = vec![
+        Vec::with_capacity(4),
+        Vec::with_capacity(8),
+        Vec::with_capacity(16),
+    ];
+    let (res, bufs) = run(&driver, Op::readv(&driver, &r, bufs));
+    assert_eq!(res.unwrap(), 16);
+    assert_eq!(bufs[0], b"alph");
+    assert_eq!(bufs[1], b"a-beta-g");
+    assert_eq!(bufs[2], b"amma");
+}
+
+#[test]
+fn readv_at_and_writev_at_use_offsets() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    let path = temp_path("vectored");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let fd = SharedFd::new(file.into());
+    let (res, _) = run(
+        &driver,
+        Op::writev_at(&driver, &fd, vec!["0123", "4567"], 10),
+    );
+    assert_eq!(res.unwrap(), 8);
+    let (res, bufs) = run(
+        &driver,
+        Op::readv_at(&driver, &fd, vec![vec![0u8; 3], vec![0u8; 3]], 12),
+    );
+    assert_eq!(res.unwrap(), 6);
+    assert_eq!(
+        (bufs[0].as_slice(), bufs[1].as_slice()),
+        (&b"234"[..], &b"567"[..])
+    );
+}

@@ -2,4 +2,6 @@
 
 mod tcp;
 
-pub use tcp::{Accept, Incoming, ListenOptions, TcpListener, TcpStream};
+pub use tcp::{
+    Accept, Incoming, ListenOptions, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream,
+};

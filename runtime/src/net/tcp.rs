@@ -412,6 +412,45 @@ impl TcpStream {
         io_util::read_exact(buf, |slice, _| self.read(slice)).await
     }
 
+    /// Reads into several buffers in order, filling each before the next (one syscall's
+    /// worth: what is available now, up to their total room).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](TcpStream::read); the buffers come back either way.
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        match driver() {
+            Ok(driver) => Op::readv(&driver, &self.fd, bufs).await,
+            Err(e) => (Err(e), bufs),
+        }
+    }
+
+    /// Writes the initialized bytes of several buffers in order, as one send; returns how
+    /// many bytes were written (possibly fewer than all).
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](TcpStream::write); the buffers come back either way.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        match driver() {
+            Ok(driver) => Op::writev(&driver, &self.fd, bufs).await,
+            Err(e) => (Err(e), bufs),
+        }
+    }
+
+    /// Splits the stream into a read half and a write half that can be used by different
+    /// tasks (of this worker). Dropping the write half shuts the write side down, so the
+    /// peer reads EOF.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let read = TcpStream {
+            fd: self.fd.clone(),
+        };
+        (
+            OwnedReadHalf { stream: read },
+            OwnedWriteHalf { stream: self },
+        )
+    }
+
     /// Writes some of `buf`'s initialized bytes; returns how many.
     ///
     /// # Errors
@@ -480,6 +519,102 @@ impl TcpStream {
     /// What `getsockname(2)` reports.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket::local_addr(&self.fd)
+    }
+}
+
+/// The read half of a [`TcpStream`], from [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    stream: TcpStream,
+}
+
+impl OwnedReadHalf {
+    /// As [`TcpStream::read`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read`].
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.read(buf).await
+    }
+
+    /// As [`TcpStream::read_exact`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read_exact`].
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        self.stream.read_exact(buf).await
+    }
+
+    /// As [`TcpStream::readv`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::readv`].
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.stream.readv(bufs).await
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+}
+
+/// The write half of a [`TcpStream`], from [`TcpStream::into_split`]. Dropping it shuts
+/// the write side down (the peer reads EOF).
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: TcpStream,
+}
+
+impl OwnedWriteHalf {
+    /// As [`TcpStream::write`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write`].
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.write(buf).await
+    }
+
+    /// As [`TcpStream::write_all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write_all`].
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        self.stream.write_all(buf).await
+    }
+
+    /// As [`TcpStream::writev`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::writev`].
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.stream.writev(bufs).await
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        // The connection may be gone already; nothing to report then.
+        let _ = self.stream.shutdown(Shutdown::Write);
     }
 }
 
