@@ -683,6 +683,8 @@ fn opcode_name(code: u8) -> String {
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
         opcode::Readv::CODE => "IORING_OP_READV",
+        opcode::SendMsg::CODE => "IORING_OP_SENDMSG",
+        opcode::RecvMsg::CODE => "IORING_OP_RECVMSG",
         opcode::Writev::CODE => "IORING_OP_WRITEV",
         opcode::OpenAt::CODE => "IORING_OP_OPENAT",
         opcode::Statx::CODE => "IORING_OP_STATX",

@@ -268,3 +268,29 @@ fn dropped_readv_keeps_every_buffer_until_the_final_cqe() {
         assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
     }
 }
+
+#[test]
+fn dropped_recvmsg_keeps_its_buffer_and_header_until_the_final_cqe() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let fd = SharedFd::new(socket.into());
+        let (buf, dropped) = Canary::new(64);
+        let mut op = Op::recv_from(&driver, &fd, buf);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        assert!(!dropped.get(), "{race:?}: freed while the kernel holds it");
+        settle(&driver, race);
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(b"made ready", addr).unwrap();
+        drain(&driver);
+        assert!(dropped.get());
+        assert_eq!(driver.slots(), 0);
+        drop((driver, fd, sender));
+        assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
+    }
+}

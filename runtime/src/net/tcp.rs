@@ -54,7 +54,7 @@ fn no_runtime() -> io::Error {
     io::Error::other("ringlet I/O used outside a ringlet runtime (call it from run/block_on)")
 }
 
-fn driver() -> io::Result<Handle> {
+pub(super) fn driver() -> io::Result<Handle> {
     worker::current_driver().ok_or_else(no_runtime)
 }
 

@@ -1,0 +1,161 @@
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd, socket};
+
+use super::tcp::driver;
+
+/// A UDP socket: datagrams with owned buffers.
+///
+/// ```
+/// use ringlet::net::UdpSocket;
+///
+/// ringlet::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0")?;
+///     let b = UdpSocket::bind("127.0.0.1:0")?;
+///     a.send_to(b"ping".to_vec(), b.local_addr()?).await.0?;
+///     let (got, buf) = b.recv_from(vec![0u8; 64]).await;
+///     let (n, from) = got?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+///     Ok::<(), std::io::Error>(())
+/// })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UdpSocket {
+    fd: SharedFd,
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` (each address it resolves to is tried in turn).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `PermissionDenied`, ...: the error of the last address tried.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let mut last_error = None;
+        for addr in addr.to_socket_addrs()? {
+            let bound = socket::socket_for(&addr, libc::SOCK_DGRAM)
+                .and_then(|fd| socket::bind(&fd, &addr).map(|()| fd));
+            match bound {
+                Ok(fd) => {
+                    return Ok(UdpSocket {
+                        fd: SharedFd::new(fd),
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        }))
+    }
+
+    /// Sets the default peer: `send` goes there and `recv` only takes its datagrams.
+    ///
+    /// # Errors
+    ///
+    /// What `connect(2)` reports for a datagram socket (e.g. `NetworkUnreachable`).
+    pub async fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        Op::connect(&driver()?, &self.fd, addr).await
+    }
+
+    /// Sends `buf`'s initialized bytes as one datagram to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `MessageTooLong` past the size limit, `ConnectionRefused` reported from an earlier
+    /// datagram, ...; the buffer comes back either way.
+    pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::send_to(&driver, &self.fd, buf, addr).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Receives one datagram into `buf` and the address it came from. A datagram longer
+    /// than the buffer's room is truncated.
+    ///
+    /// # Errors
+    ///
+    /// A receive error; the buffer comes back either way.
+    pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
+        match driver() {
+            Ok(driver) => Op::recv_from(&driver, &self.fd, buf).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` without [`connect`](UdpSocket::connect), `ConnectionRefused` if the
+    /// peer's port was closed, ...
+    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` if the peer's port was closed, ...
+    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&self.fd)
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` without [`connect`](UdpSocket::connect).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket::peer_addr(&self.fd)
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("local", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<std::net::UdpSocket> for UdpSocket {
+    fn from(socket: std::net::UdpSocket) -> UdpSocket {
+        UdpSocket {
+            fd: SharedFd::new(socket.into()),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+
+use io_uring::{opcode, types};
+
+use super::{Completable, CqeResult, Op};
+use crate::socket::SockAddr;
+use crate::{BufResult, Handle, IoBuf, IoBufMut, SharedFd};
+
+/// A `msghdr` with the one `iovec` and the address it points to, boxed together so those
+/// pointers stay valid while the op is in flight (rule 1).
+struct Message {
+    header: libc::msghdr,
+    iov: libc::iovec,
+    addr: SockAddr,
+}
+
+impl Message {
+    fn new(iov: libc::iovec, addr: SockAddr) -> Box<Message> {
+        let mut message = Box::new(Message {
+            // SAFETY: msghdr is plain old data; all zeroes is a valid empty header.
+            header: unsafe { std::mem::zeroed() },
+            iov,
+            addr,
+        });
+        message.header.msg_iov = &raw mut message.iov;
+        message.header.msg_iovlen = 1;
+        message.header.msg_name = message.addr.as_mut_ptr().cast();
+        message.header.msg_namelen = message.addr.len;
+        message
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message").field("addr", &self.addr).finish()
+    }
+}
+
+/// `IORING_OP_SENDMSG`: sends a datagram (or stream data) to an address.
+#[derive(Debug)]
+pub struct SendMsg<B> {
+    /// Keeps the socket open while the kernel sends on it (rule 4).
+    #[allow(dead_code)]
+    fd: SharedFd,
+    buf: B,
+    #[allow(dead_code)]
+    message: Box<Message>,
+}
+
+impl<B: IoBuf> Op<SendMsg<B>> {
+    /// Sends `buf`'s initialized bytes to `addr` (`sendto` semantics, `MSG_NOSIGNAL`).
+    pub fn send_to(handle: &Handle, fd: &SharedFd, buf: B, addr: SocketAddr) -> Self {
+        let iov = libc::iovec {
+            iov_base: buf.stable_ptr().cast_mut().cast(),
+            iov_len: buf.bytes_init(),
+        };
+        let message = Message::new(iov, SockAddr::from_std(&addr));
+        let entry = opcode::SendMsg::new(types::Fd(fd.as_raw_fd()), &raw const message.header)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build();
+        let data = SendMsg {
+            fd: fd.clone(),
+            buf,
+            message,
+        };
+        // SAFETY: the msghdr, its iovec and its address are boxed in the op's data; the
+        // iovec points into `buf`, owned by the data; the socket is kept open.
+        unsafe { Op::new(handle, entry, data) }
+    }
+}
+
+impl<B: IoBuf> Completable for SendMsg<B> {
+    type Output = BufResult<usize, B>;
+
+    fn complete(self, cqe: CqeResult) -> Self::Output {
+        (cqe.result.map(|n| n as usize), self.buf)
+    }
+}
+
+/// `IORING_OP_RECVMSG`: receives a datagram and the address it came from.
+#[derive(Debug)]
+pub struct RecvMsg<B> {
+    /// Keeps the socket open while the kernel receives on it (rule 4).
+    #[allow(dead_code)]
+    fd: SharedFd,
+    buf: B,
+    message: Box<Message>,
+}
+
+impl<B: IoBufMut> Op<RecvMsg<B>> {
+    /// Receives one datagram into `buf` (truncated to its room), with the sender's address.
+    pub fn recv_from(handle: &Handle, fd: &SharedFd, mut buf: B) -> Self {
+        let iov = libc::iovec {
+            iov_base: buf.stable_mut_ptr().cast(),
+            iov_len: buf.bytes_total(),
+        };
+        let mut message = Message::new(iov, SockAddr::empty());
+        let entry =
+            opcode::RecvMsg::new(types::Fd(fd.as_raw_fd()), &raw mut message.header).build();
+        let data = RecvMsg {
+            fd: fd.clone(),
+            buf,
+            message,
+        };
+        // SAFETY: the msghdr, its iovec and the address it is filled with are boxed in the
+        // op's data; the iovec points into `buf`, owned by the data; the socket is kept
+        // open.
+        unsafe { Op::new(handle, entry, data) }
+    }
+}
+
+impl<B: IoBufMut> Completable for RecvMsg<B> {
+    type Output = BufResult<(usize, SocketAddr), B>;
+
+    fn complete(mut self, cqe: CqeResult) -> Self::Output {
+        let result = cqe.result.and_then(|n| {
+            let n = n as usize;
+            // SAFETY: the kernel wrote `n` bytes from the start of the buffer.
+            unsafe { self.buf.set_init(n) };
+            let mut addr = self.message.addr;
+            addr.len = self.message.header.msg_namelen;
+            let addr = addr.to_std().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
+            })?;
+            Ok((n, addr))
+        });
+        (result, self.buf)
+    }
+}
