@@ -194,6 +194,7 @@ struct Inner {
     probe: Option<Probe>,
     features: Features,
     shut_down: bool,
+    next_buffer_group: u16,
     /// Op data freed by the reaper, dropped once the borrow of `Inner` ends (rule 6).
     graveyard: Vec<Box<dyn IgnoredOp>>,
     /// The timespec of the wait-bounding timeout SQE on kernels without EXT_ARG. The kernel
@@ -244,6 +245,7 @@ impl Driver {
             probe,
             features,
             shut_down: false,
+            next_buffer_group: 0,
             graveyard: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
         };
@@ -373,6 +375,45 @@ impl Handle {
     /// too old to be probed, in which case an unsupported op fails with `EINVAL`).
     pub fn is_supported(&self, opcode: u8) -> bool {
         self.inner.borrow().supports(opcode)
+    }
+
+    /// A buffer group id not used yet on this ring.
+    pub(crate) fn next_buffer_group(&self) -> u16 {
+        let mut inner = self.inner.borrow_mut();
+        let id = inner.next_buffer_group;
+        inner.next_buffer_group = id.wrapping_add(1);
+        id
+    }
+
+    /// Registers a provided-buffer ring.
+    ///
+    /// # Safety
+    ///
+    /// `ring_addr` must point to page-aligned memory for `entries` ring entries that stays
+    /// allocated until the ring is unregistered.
+    pub(crate) unsafe fn register_buf_ring(
+        &self,
+        ring_addr: u64,
+        entries: u16,
+        group: u16,
+    ) -> io::Result<()> {
+        let inner = self.inner.borrow();
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            inner
+                .ring
+                .submitter()
+                .register_buf_ring_with_flags(ring_addr, entries, group, 0)
+        }
+    }
+
+    /// Unregisters a provided-buffer ring.
+    pub(crate) fn unregister_buf_ring(&self, group: u16) -> io::Result<()> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::other("driver busy"))?;
+        inner.ring.submitter().unregister_buf_ring(group)
     }
 
     /// Whether the owning [`Driver`] has been dropped.

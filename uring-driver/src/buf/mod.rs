@@ -8,10 +8,12 @@
 
 mod io_buf;
 mod io_buf_mut;
+mod ring;
 mod slice;
 
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
+pub use ring::{BufRing, RingBuf};
 pub use slice::Slice;
 
 /// The result of an operation that owned a buffer: the outcome and the buffer, always both.
