@@ -12,10 +12,23 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringlet::IoBuf;
-use ringlet::net::{TcpListener, TcpStream};
+use ringlet::net::{BufRing, TcpListener, TcpStream};
 use ringlet::sync::Notify;
 
 use crate::accept::{accept_loop, log_connection_error};
+
+/// Where a connection's incoming bytes land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvMode {
+    /// Each connection owns a buffer of `buffer_size` bytes.
+    Owned,
+    /// Connections share a per-worker pool of `entries` buffers of `buffer_size` bytes,
+    /// taken only while data is in flight: an idle connection holds no buffer.
+    BufferRing {
+        /// Buffers in each worker's pool.
+        entries: u16,
+    },
+}
 
 /// Accepts connections forever, echoing each on its own task with a buffer of
 /// `buffer_size` bytes.
@@ -46,26 +59,35 @@ pub async fn serve(listener: TcpListener, buffer_size: usize) -> io::Result<()> 
 pub async fn serve_until(
     listener: TcpListener,
     buffer_size: usize,
+    mode: RecvMode,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<usize> {
+    let pool = match mode {
+        RecvMode::Owned => None,
+        RecvMode::BufferRing { entries } => Some(BufRing::new(entries, buffer_size)?),
+    };
     let open = Rc::new(Cell::new(0usize));
     let closed = Rc::new(Notify::new());
     let serve_one = |stream: TcpStream, peer| {
         open.set(open.get() + 1);
-        let (open, closed) = (open.clone(), closed.clone());
+        let (open, closed, pool) = (open.clone(), closed.clone(), pool.clone());
         drop(ringlet::spawn(async move {
-            if let Err(e) = echo(&stream, buffer_size).await {
+            let result = match &pool {
+                None => echo(&stream, buffer_size).await,
+                Some(pool) => echo_pooled(&stream, pool).await,
+            };
+            if let Err(e) = result {
                 log_connection_error("echo-server", peer, &e);
             }
             open.set(open.get() - 1);
             closed.notify_one();
         }));
     };
-    accept_loop("echo-server", &listener, serve_one, shutdown).await?;
+    accept_loop("echo-server", &listener, &serve_one, shutdown).await?;
     // Stop accepting without dropping anyone already connected: connections waiting in the
     // backlog are accepted and served too, then the listener closes.
-    drain_backlog(listener, serve_one).await;
+    drain_backlog(listener, &serve_one).await;
     let drained = ringlet::time::timeout(grace, async {
         while open.get() > 0 {
             closed.notified().await;
@@ -80,7 +102,7 @@ pub async fn serve_until(
 /// Accepts what is already queued on `listener` (without waiting for more), hands each to
 /// `serve`, and closes the listener. Closing it with connections still queued would reset
 /// them, though their clients already saw the connection succeed.
-async fn drain_backlog(listener: TcpListener, mut serve: impl FnMut(TcpStream, SocketAddr)) {
+async fn drain_backlog(listener: TcpListener, serve: impl Fn(TcpStream, SocketAddr)) {
     // The cancelled accept op holds the socket until the kernel confirms the cancel.
     let mut listener = listener;
     let listener = loop {
@@ -110,6 +132,23 @@ async fn drain_backlog(listener: TcpListener, mut serve: impl FnMut(TcpStream, S
             }
         }
     }
+}
+
+/// Echoes one connection through a shared buffer pool: each chunk arrives in a pool
+/// buffer, is written back from that same buffer (no copy), and returns to the pool.
+///
+/// # Errors
+///
+/// The connection's first read or write error.
+pub async fn echo_pooled(stream: &TcpStream, pool: &BufRing) -> io::Result<u64> {
+    let mut incoming = stream.recv_stream(pool);
+    let mut total = 0u64;
+    while let Some(chunk) = incoming.next().await {
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        stream.write_all(chunk).await.0?;
+    }
+    Ok(total)
 }
 
 /// Echoes one connection until the peer's EOF; returns the number of bytes echoed.

@@ -78,6 +78,55 @@ fn two_hundred_clients_echo_a_thousand_random_messages_each() {
     assert!(total > CLIENTS * MESSAGES as u64, "every message echoed");
 }
 
+#[test]
+fn a_tiny_shared_pool_serves_many_clients_without_losing_bytes() {
+    // 16 buffers of 512 bytes for 50 clients sending up to 4 KiB at a time: the pool runs
+    // dry constantly (ENOBUFS), receives re-arm as buffers return, and every byte must
+    // still come back in order.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = ringlet::Runtime::builder().workers(1).build().unwrap();
+        rt.block_on(async move {
+            let pool = ringlet::net::BufRing::new(16, 512).unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let pool = pool.clone();
+                drop(ringlet::spawn(async move {
+                    echo::echo_pooled(&stream, &pool).await.unwrap();
+                }));
+            }
+        });
+    });
+    let addr: SocketAddr = rx.recv().unwrap();
+    let clients: Vec<_> = (0..50u64)
+        .map(|id| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                let mut rng = Rng(0x51_7cc1_b727_220a ^ (id + 1));
+                for _ in 0..40 {
+                    let len = 1 + (rng.next() % 4096) as usize;
+                    let seed = rng.next();
+                    let msg: Vec<u8> = (0..len)
+                        .map(|i| (seed >> (i % 57)) as u8 ^ i as u8)
+                        .collect();
+                    stream.write_all(&msg).unwrap();
+                    let mut back = vec![0u8; len];
+                    stream.read_exact(&mut back).unwrap();
+                    assert!(back == msg, "client {id}: corrupted echo");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+}
+
 /// A slice of the first `len` bytes of a vector's capacity.
 trait SliceTo: Sized {
     fn slice_to(self, len: usize) -> ringlet::Slice<Self>;
@@ -154,7 +203,16 @@ impl Drop for Server {
 
 #[test]
 fn half_close_gets_everything_echoed_then_the_server_closes() {
-    let server = Server::start(&["--buffer-size", "1000"]);
+    half_close_round_trip(&["--buffer-size", "1000"]);
+}
+
+#[test]
+fn half_close_through_the_buffer_ring() {
+    half_close_round_trip(&["--buffer-size", "1000", "--recv", "buffer-ring"]);
+}
+
+fn half_close_round_trip(args: &[&str]) {
+    let server = Server::start(args);
     let mut client = TcpStream::connect(server.addr).unwrap();
     let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let writer = {
@@ -200,9 +258,19 @@ fn a_peer_reset_is_logged_and_the_server_carries_on() {
 #[test]
 fn many_concurrent_connections_are_served_by_every_worker() {
     raise_fd_limit(5000);
+    many_connections(&["--workers", "2"]);
+}
+
+#[test]
+fn many_concurrent_connections_through_the_buffer_ring() {
+    raise_fd_limit(5000);
+    many_connections(&["--workers", "2", "--recv", "buffer-ring"]);
+}
+
+fn many_connections(args: &[&str]) {
     // SO_REUSEPORT hashes connections over both workers' listeners: a worker that did not
     // serve would leave about half of them unanswered (caught by the read timeout).
-    let server = Server::start(&["--workers", "2"]);
+    let server = Server::start(args);
     server.wait_for_log("2 workers");
     let conns: Vec<TcpStream> = (0..2000)
         .map(|_| {

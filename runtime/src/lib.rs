@@ -49,7 +49,7 @@ pub mod time;
 
 pub use runtime::{Builder, Runtime, run, worker_count, worker_index};
 pub use task::{JoinError, JoinHandle, spawn, spawn_on, yield_now};
-pub use uring_driver::{BufResult, IoBuf, IoBufMut, Slice};
+pub use uring_driver::{BufResult, IoBuf, IoBufMut, RingBuf, Slice};
 
 /// The README's example compiles (it is doctested from here).
 #[cfg(doctest)]

@@ -17,22 +17,26 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ringlet::net::{ListenOptions, TcpListener};
-use ringlet_examples::echo;
+use ringlet_examples::echo::{self, RecvMode};
 
 /// How long open connections may take to finish after Ctrl-C.
 const GRACE: Duration = Duration::from_secs(10);
 
 const USAGE: &str = "\
 usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
+                   [--recv owned|buffer-ring]
 
   --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
   --buffer-size BYTES  per-connection buffer (default 4096)
-  --workers N          worker threads, one ring and listener each (default: all cores)";
+  --workers N          worker threads, one ring and listener each (default: all cores)
+  --recv MODE          owned: a buffer per connection (default); buffer-ring: a shared
+                       pool of 4096 buffers per worker, none held by idle connections";
 
 struct Args {
     addr: SocketAddr,
     buffer_size: usize,
     workers: usize,
+    recv: RecvMode,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -40,6 +44,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
         buffer_size: 4096,
         workers: std::thread::available_parallelism().map_or(1, usize::from),
+        recv: RecvMode::Owned,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -72,6 +77,13 @@ fn parse_args() -> Result<Option<Args>, String> {
                 args.workers = match v.parse::<usize>() {
                     Ok(n) if (1..=1024).contains(&n) => n,
                     _ => return Err(format!("--workers {v:?} is not a number from 1 to 1024")),
+                };
+            }
+            "--recv" => {
+                args.recv = match value("--recv")?.as_str() {
+                    "owned" => RecvMode::Owned,
+                    "buffer-ring" => RecvMode::BufferRing { entries: 4096 },
+                    other => return Err(format!("--recv {other:?} is not owned or buffer-ring")),
                 };
             }
             "-h" | "--help" => return Ok(None),
@@ -123,7 +135,7 @@ fn main() -> ExitCode {
     }
     eprintln!("echo-server: {} workers", args.workers);
     let listeners = Mutex::new(listeners.into_iter().map(Some).collect::<Vec<_>>());
-    let buffer_size = args.buffer_size;
+    let (buffer_size, recv) = (args.buffer_size, args.recv);
     let results = runtime.block_on_all(move || {
         let index = ringlet::worker_index().expect("runs on a worker");
         let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
@@ -142,7 +154,14 @@ fn main() -> ExitCode {
                     }
                 }
             };
-            echo::serve_until(TcpListener::from(listener), buffer_size, shutdown, GRACE).await
+            echo::serve_until(
+                TcpListener::from(listener),
+                buffer_size,
+                recv,
+                shutdown,
+                GRACE,
+            )
+            .await
         }
     });
     let mut code = ExitCode::SUCCESS;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use uring_driver::op::AcceptMulti;
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, MultishotOp, Op, SharedFd, socket};
 
+use super::buf_ring::{BufRing, RecvStream};
 use crate::executor::worker;
 use crate::io_util;
 
@@ -436,6 +437,13 @@ impl TcpStream {
             Ok(driver) => Op::writev(&driver, &self.fd, bufs).await,
             Err(e) => (Err(e), bufs),
         }
+    }
+
+    /// Receives through a buffer pool instead of a buffer of this connection's own: the
+    /// stream yields the pool's buffers as data arrives. An idle connection then holds no
+    /// buffer at all — the way to hold many mostly-idle connections.
+    pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
+        RecvStream::new(self.fd.clone(), pool)
     }
 
     /// Splits the stream into a read half and a write half that can be used by different

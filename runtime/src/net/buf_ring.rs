@@ -1,0 +1,145 @@
+use std::fmt;
+use std::io;
+
+use uring_driver::op::RecvMulti;
+use uring_driver::{MultishotOp, RingBuf, SharedFd};
+
+use super::tcp::driver;
+
+/// A pool of receive buffers registered with the current worker's ring: sockets receive
+/// into whichever buffer is free when data arrives, so an idle connection holds none.
+///
+/// Create one per worker and share it (it is cheap to clone) among that worker's
+/// connections; see [`TcpStream::recv_stream`](super::TcpStream::recv_stream).
+///
+/// ```
+/// use ringlet::IoBuf;
+/// use ringlet::net::{BufRing, TcpListener, TcpStream};
+///
+/// ringlet::run(async {
+///     let pool = BufRing::new(64, 4096)?;
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     client.write_all(b"hello".to_vec()).await.0?;
+///     let mut incoming = server.recv_stream(&pool);
+///     let buf = incoming.next().await.unwrap()?;
+///     assert_eq!(&buf[..], b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct BufRing {
+    ring: uring_driver::BufRing,
+}
+
+impl BufRing {
+    /// Registers `entries` buffers of `buf_size` bytes with the current worker's ring.
+    /// Memory is reserved at once but only touched as data arrives.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a bad shape (`entries` a power of two up to 32768), `Unsupported`
+    /// before Linux 5.19, or outside a runtime.
+    pub fn new(entries: u16, buf_size: usize) -> io::Result<BufRing> {
+        Ok(BufRing {
+            ring: uring_driver::BufRing::new(&driver()?, entries, buf_size)?,
+        })
+    }
+
+    /// Buffers free for the kernel right now.
+    pub fn available(&self) -> u16 {
+        self.ring.available()
+    }
+
+    /// Number of buffers.
+    pub fn entries(&self) -> u16 {
+        self.ring.entries()
+    }
+
+    /// Size of each buffer.
+    pub fn buf_size(&self) -> usize {
+        self.ring.buf_size()
+    }
+}
+
+impl fmt::Debug for BufRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.ring, f)
+    }
+}
+
+/// Received data as a stream of buffers from a [`BufRing`], made by
+/// [`TcpStream::recv_stream`](super::TcpStream::recv_stream). One multishot receive stays in
+/// the kernel for as long as data keeps coming.
+pub struct RecvStream {
+    fd: SharedFd,
+    ring: uring_driver::BufRing,
+    op: Option<MultishotOp<RecvMulti>>,
+    done: bool,
+}
+
+impl RecvStream {
+    pub(crate) fn new(fd: SharedFd, ring: &BufRing) -> Self {
+        RecvStream {
+            fd,
+            ring: ring.ring.clone(),
+            op: None,
+            done: false,
+        }
+    }
+
+    /// The next chunk of data; `None` at EOF. Drop the buffer to give it back to the pool.
+    ///
+    /// When the pool runs dry (`ENOBUFS`), this waits for a buffer to come back and
+    /// receives again: the data waits in the socket meanwhile, none is lost.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error (`ConnectionReset`, ...); or not being in a runtime.
+    pub async fn next(&mut self) -> Option<io::Result<RingBuf>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let op = match &mut self.op {
+                Some(op) => op,
+                None => match driver() {
+                    Ok(driver) => self
+                        .op
+                        .insert(MultishotOp::recv_multi(&driver, &self.fd, &self.ring)),
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            match op.next().await {
+                Some(Ok(Some(buf))) => return Some(Ok(buf)),
+                Some(Ok(None)) => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // The multishot ended; re-arm once a buffer is back in the pool.
+                    self.op = None;
+                    std::future::poll_fn(|cx| self.ring.poll_available(cx)).await;
+                }
+                Some(Err(e)) => {
+                    self.op = None;
+                    return Some(Err(e));
+                }
+                // The kernel ended the multishot without an error (it may, e.g. under CQ
+                // pressure): receive again.
+                None => self.op = None,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RecvStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvStream")
+            .field("armed", &self.op.is_some())
+            .field("eof", &self.done)
+            .finish()
+    }
+}
