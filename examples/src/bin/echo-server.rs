@@ -24,13 +24,15 @@ const GRACE: Duration = Duration::from_secs(10);
 
 const USAGE: &str = "\
 usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
-                   [--recv owned|buffer-ring]
+                   [--recv owned|buffer-ring] [--pool-buffers N]
 
   --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
   --buffer-size BYTES  per-connection buffer (default 4096)
   --workers N          worker threads, one ring and listener each (default: all cores)
   --recv MODE          owned: a buffer per connection (default); buffer-ring: a shared
-                       pool of 4096 buffers per worker, none held by idle connections";
+                       pool per worker, no buffer held by idle connections
+  --pool-buffers N     buffers in each worker's pool with --recv buffer-ring (default
+                       512, a power of two): size it to data in flight, not connections";
 
 struct Args {
     addr: SocketAddr,
@@ -46,6 +48,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         workers: std::thread::available_parallelism().map_or(1, usize::from),
         recv: RecvMode::Owned,
     };
+    let mut pool_buffers = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -82,13 +85,28 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--recv" => {
                 args.recv = match value("--recv")?.as_str() {
                     "owned" => RecvMode::Owned,
-                    "buffer-ring" => RecvMode::BufferRing { entries: 4096 },
+                    "buffer-ring" => RecvMode::BufferRing { entries: 512 },
                     other => return Err(format!("--recv {other:?} is not owned or buffer-ring")),
                 };
+            }
+            "--pool-buffers" => {
+                let v = value("--pool-buffers")?;
+                let entries = match v.parse::<u16>() {
+                    Ok(n) if n.is_power_of_two() && n <= 32768 => n,
+                    _ => {
+                        return Err(format!(
+                            "--pool-buffers {v:?} is not a power of two up to 32768"
+                        ));
+                    }
+                };
+                pool_buffers = Some(entries);
             }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if let (RecvMode::BufferRing { entries }, Some(n)) = (&mut args.recv, pool_buffers) {
+        *entries = n;
     }
     Ok(Some(args))
 }

@@ -1,0 +1,89 @@
+//! RSS of the echo server per idle connection, owned buffers against the buffer ring.
+//!
+//! A measurement, not a pass/fail check; run it with
+//! `cargo test --release -p ringlet-examples --test idle_rss -- --ignored --nocapture`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const CONNECTIONS: usize = 10_000;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a live rlimit struct for the kernel to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: `lim` is a valid rlimit struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    assert!(
+        lim.rlim_cur as usize > CONNECTIONS + 100,
+        "fd limit {} too low",
+        lim.rlim_cur
+    );
+}
+
+/// Bytes of server RSS per connection, with `CONNECTIONS` idle connections that each
+/// echoed one byte (so each has received once).
+fn measure(args: &[&str]) -> f64 {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .args(["--addr", "127.0.0.1:0", "--workers", "1"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Warm up: one connection, so one-off allocations are in the baseline.
+    let mut warm = TcpStream::connect(addr).unwrap();
+    warm.write_all(b"w").unwrap();
+    warm.read_exact(&mut [0u8; 1]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_kib(child.id());
+    let mut conns = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"x").unwrap();
+        c.read_exact(&mut [0u8; 1]).unwrap();
+        conns.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(child.id());
+    drop(conns);
+    let _ = child.kill();
+    let _ = child.wait();
+    (after.saturating_sub(before) * 1024) as f64 / CONNECTIONS as f64
+}
+
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn rss_per_idle_connection() {
+    raise_fd_limit();
+    let owned = measure(&["--recv", "owned"]);
+    let ring = measure(&["--recv", "buffer-ring"]);
+    println!("{CONNECTIONS} idle connections, echo-server RSS per connection:");
+    println!("  owned 4 KiB buffers: {owned:>7.0} bytes");
+    println!("  buffer ring (512):   {ring:>7.0} bytes");
+}
