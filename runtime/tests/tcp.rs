@@ -212,3 +212,29 @@ fn split_halves_and_vectored_io() {
     })
     .unwrap();
 }
+
+#[test]
+fn send_zc_delivers_a_large_buffer() {
+    ringlet::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let payload: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+        let expected = payload.clone();
+        let sender = spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let mut buf = payload;
+            let mut sent = 0;
+            while sent < buf.len() {
+                let (res, back) = stream.send_zc(ringlet::IoBuf::slice(buf, sent..)).await;
+                sent += res.unwrap();
+                buf = back.into_inner();
+            }
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let (res, got) = stream.read_exact(vec![0u8; expected.len()]).await;
+        res.unwrap();
+        assert!(got == expected);
+        sender.await.unwrap();
+    })
+    .unwrap();
+}

@@ -725,6 +725,7 @@ fn opcode_name(code: u8) -> String {
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
         opcode::Readv::CODE => "IORING_OP_READV",
         opcode::SendMsg::CODE => "IORING_OP_SENDMSG",
+        opcode::SendZc::CODE => "IORING_OP_SEND_ZC",
         opcode::RecvMsg::CODE => "IORING_OP_RECVMSG",
         opcode::Writev::CODE => "IORING_OP_WRITEV",
         opcode::OpenAt::CODE => "IORING_OP_OPENAT",

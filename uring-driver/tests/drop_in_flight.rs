@@ -294,3 +294,38 @@ fn dropped_recvmsg_keeps_its_buffer_and_header_until_the_final_cqe() {
         assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
     }
 }
+
+#[test]
+fn dropped_send_zc_keeps_its_buffer_until_the_notification() {
+    let _g = serial();
+    let fds = open_fds();
+    let driver = Driver::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    let client = SharedFd::new(client.into());
+    // Larger than the socket buffers: the send stays in flight until the peer reads.
+    let (buf, dropped) = Canary::new(16 << 20);
+    let mut op = uring_driver::op::SendZcOp::send_zc(&driver, &client, buf, 0);
+    assert!(poll_once(&mut op).is_pending());
+    driver.submit().unwrap();
+    drop(op);
+    assert!(!dropped.get(), "freed while the kernel reads it");
+    let reader = std::thread::spawn(move || {
+        let mut sink = vec![0u8; 1 << 16];
+        let mut total = 0;
+        loop {
+            match std::io::Read::read(&mut server, &mut sink) {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    });
+    drain(&driver);
+    assert!(dropped.get(), "freed after the final CQE");
+    assert_eq!(driver.slots(), 0);
+    drop((driver, client));
+    reader.join().unwrap();
+    drop(listener);
+    assert_eq!(open_fds(), fds);
+}

@@ -384,3 +384,68 @@ fn readv_at_and_writev_at_use_offsets() {
         (&b"234"[..], &b"567"[..])
     );
 }
+
+fn tcp_pair() -> (SharedFd, std::net::TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (SharedFd::new(client.into()), server)
+}
+
+#[test]
+fn send_zc_sends_without_copy_and_returns_the_buffer_after_the_notification() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    let (client, server) = tcp_pair();
+    let payload: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    let expected = payload.clone();
+    let reader = std::thread::spawn(move || {
+        let mut server = server;
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).unwrap();
+        got
+    });
+    let mut sent = 0;
+    let mut buf = payload;
+    while sent < expected.len() {
+        let slice = buf.slice(sent..);
+        let (res, back) = run(
+            &driver,
+            uring_driver::op::SendZcOp::send_zc(&driver, &client, slice, 0),
+        );
+        sent += res.unwrap();
+        buf = back.into_inner();
+    }
+    assert_eq!(
+        driver.in_flight(),
+        0,
+        "the notification arrived before the buffer came back"
+    );
+    drop(client);
+    assert!(reader.join().unwrap() == expected);
+
+    // A failed zero-copy send gives its buffer back too.
+    let (client, server) = tcp_pair();
+    drop(server);
+    std::thread::sleep(Duration::from_millis(20));
+    let mut failed = None;
+    for _ in 0..10 {
+        let (res, back) = run(
+            &driver,
+            uring_driver::op::SendZcOp::send_zc(&driver, &client, b"x".to_vec(), 0),
+        );
+        assert_eq!(back, b"x");
+        if let Err(e) = res {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("sending to a closed peer fails");
+    assert!(
+        matches!(
+            err.raw_os_error(),
+            Some(libc::EPIPE) | Some(libc::ECONNRESET)
+        ),
+        "{err}"
+    );
+}

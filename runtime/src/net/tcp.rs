@@ -472,6 +472,20 @@ impl TcpStream {
         }
     }
 
+    /// Writes some of `buf`'s initialized bytes without copying them into the kernel
+    /// (`IORING_OP_SEND_ZC`, Linux 6.0+). Worth it for large buffers (tens of KiB and up);
+    /// the buffer comes back only once the kernel has finished reading it.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](TcpStream::write); `Unsupported` on kernels without zero-copy send.
+    pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        match driver() {
+            Ok(driver) => uring_driver::op::SendZcOp::send_zc(&driver, &self.fd, buf, 0).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
     /// Writes all of `buf`'s initialized bytes.
     ///
     /// # Errors

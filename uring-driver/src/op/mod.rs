@@ -41,6 +41,7 @@ mod recv;
 mod recv_multi;
 mod renameat;
 mod send;
+mod send_zc;
 mod sendmsg;
 mod statx;
 mod timeout;
@@ -60,6 +61,7 @@ pub use recv::Recv;
 pub use recv_multi::RecvMulti;
 pub use renameat::RenameAt;
 pub use send::Send;
+pub use send_zc::{SendZc, SendZcOp};
 pub use sendmsg::{RecvMsg, SendMsg};
 pub use statx::Statx;
 pub use timeout::Timeout;
@@ -376,6 +378,11 @@ impl<T: MultishotCompletable> MultishotOp<T> {
     /// Waits for the next item; `None` once the stream has ended.
     pub async fn next(&mut self) -> Option<T::Item> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The op's data, until the op is dropped.
+    pub fn data_mut(&mut self) -> Option<&mut T> {
+        self.data.as_mut()
     }
 
     /// Asks the kernel to end the stream; the final CQE (usually `ECANCELED`) still arrives
