@@ -105,6 +105,58 @@ impl SockAddr {
         }
     }
 
+    /// The kernel layout of Unix-domain socket path `path`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path is longer than `sun_path` holds (107 bytes) or contains
+    /// a NUL byte.
+    pub fn from_unix_path(path: &std::path::Path) -> io::Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let mut out = SockAddr::empty();
+        // SAFETY: sockaddr_un is plain old data; all zeroes is valid.
+        let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+        if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "Unix socket path {path:?} is longer than {} bytes or contains a NUL",
+                    sun.sun_path.len() - 1
+                ),
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_un.
+        unsafe {
+            (&raw mut out.storage)
+                .cast::<libc::sockaddr_un>()
+                .write(sun)
+        };
+        out.len = (mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+        Ok(out)
+    }
+
+    /// The path of a Unix-domain address; `None` for an unnamed socket or another family.
+    pub fn to_unix_path(&self) -> Option<std::path::PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
+        if self.storage.ss_family as libc::c_int != libc::AF_UNIX {
+            return None;
+        }
+        // SAFETY: the family says the storage holds a sockaddr_un.
+        let sun = unsafe { &*(&raw const self.storage).cast::<libc::sockaddr_un>() };
+        let max = (self.len as usize).saturating_sub(mem::size_of::<libc::sa_family_t>());
+        let path: Vec<u8> = sun.sun_path[..max.min(sun.sun_path.len())]
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&b| b != 0)
+            .collect();
+        (!path.is_empty()).then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&path)))
+    }
+
     pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
         (&raw const self.storage).cast()
     }
@@ -140,6 +192,53 @@ pub fn socket_for(addr: &SocketAddr, ty: libc::c_int) -> io::Result<OwnedFd> {
     let fd = cvt(unsafe { libc::socket(family(addr), ty | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: socket(2) returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Creates a close-on-exec Unix-domain socket of type `ty` (`SOCK_STREAM`, `SOCK_DGRAM`).
+///
+/// # Errors
+///
+/// What `socket(2)` reports.
+pub fn unix_socket(ty: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: socket(2) takes no pointers.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: socket(2) returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Binds `fd` to a socket address in the kernel's layout (e.g. a Unix path).
+///
+/// # Errors
+///
+/// What `bind(2)` reports, e.g. `EADDRINUSE` for an existing socket file.
+pub fn bind_raw(fd: impl AsFd, addr: &SockAddr) -> io::Result<()> {
+    // SAFETY: `addr` is a valid sockaddr of `addr.len` bytes for the duration of the call.
+    cvt(unsafe { libc::bind(fd.as_fd().as_raw_fd(), addr.as_ptr(), addr.len) })?;
+    Ok(())
+}
+
+/// The local address of `fd` in the kernel's layout (any family).
+///
+/// # Errors
+///
+/// What `getsockname(2)` reports.
+pub fn local_sockaddr(fd: impl AsFd) -> io::Result<SockAddr> {
+    let mut sa = SockAddr::empty();
+    // SAFETY: `sa` has room for any address; `len` tells the kernel how much.
+    cvt(unsafe { libc::getsockname(fd.as_fd().as_raw_fd(), sa.as_mut_ptr(), &mut sa.len) })?;
+    Ok(sa)
+}
+
+/// The peer address of `fd` in the kernel's layout (any family).
+///
+/// # Errors
+///
+/// What `getpeername(2)` reports.
+pub fn peer_sockaddr(fd: impl AsFd) -> io::Result<SockAddr> {
+    let mut sa = SockAddr::empty();
+    // SAFETY: `sa` has room for any address; `len` tells the kernel how much.
+    cvt(unsafe { libc::getpeername(fd.as_fd().as_raw_fd(), sa.as_mut_ptr(), &mut sa.len) })?;
+    Ok(sa)
 }
 
 /// Binds `fd` to `addr`.
@@ -315,6 +414,17 @@ pub fn take_error(fd: impl AsFd) -> io::Result<Option<io::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_paths_round_trip_and_overlong_ones_are_refused() {
+        let path = std::path::Path::new("/tmp/ringlet.sock");
+        let sa = SockAddr::from_unix_path(path).unwrap();
+        assert_eq!(sa.to_unix_path().as_deref(), Some(path));
+        assert_eq!(sa.to_std(), None);
+        let long = "x".repeat(200);
+        let err = SockAddr::from_unix_path(std::path::Path::new(&long)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
 
     #[test]
     fn sockaddr_round_trips() {

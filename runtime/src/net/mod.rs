@@ -1,9 +1,11 @@
-//! Networking: TCP listeners and streams, and UDP sockets, over io_uring with owned
-//! buffers.
+//! Networking over io_uring with owned buffers: TCP, UDP, and Unix-domain stream and
+//! datagram sockets.
 
 mod buf_ring;
+mod stream_io;
 mod tcp;
 mod udp;
+mod unix;
 
 pub use buf_ring::{BufRing, RecvStream};
 
@@ -11,3 +13,4 @@ pub use tcp::{
     Accept, Incoming, ListenOptions, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream,
 };
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

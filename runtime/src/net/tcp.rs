@@ -9,8 +9,8 @@ use uring_driver::op::AcceptMulti;
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, MultishotOp, Op, SharedFd, socket};
 
 use super::buf_ring::{BufRing, RecvStream};
+use super::stream_io;
 use crate::executor::worker;
-use crate::io_util;
 
 /// Accept backlog of [`TcpListener::bind`].
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -397,10 +397,7 @@ impl TcpStream {
     /// `ConnectionReset` if the peer reset the connection, among others. The buffer comes
     /// back either way.
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        }
+        stream_io::recv(&self.fd, buf).await
     }
 
     /// Reads until `buf` is full (`buf.bytes_total()` bytes).
@@ -410,7 +407,7 @@ impl TcpStream {
     /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
     /// the first read error.
     pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
-        io_util::read_exact(buf, |slice, _| self.read(slice)).await
+        stream_io::recv_exact(&self.fd, buf).await
     }
 
     /// Reads into several buffers in order, filling each before the next (one syscall's
@@ -466,10 +463,7 @@ impl TcpStream {
     /// `BrokenPipe` or `ConnectionReset` if the peer is gone (never a `SIGPIPE`), among
     /// others. The buffer comes back either way.
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        }
+        stream_io::send(&self.fd, buf).await
     }
 
     /// Writes some of `buf`'s initialized bytes without copying them into the kernel
@@ -493,7 +487,7 @@ impl TcpStream {
     /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
     /// back either way.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        io_util::write_all(buf, |slice, _| self.write(slice)).await
+        stream_io::send_all(&self.fd, buf).await
     }
 
     /// Shuts down the read side, the write side, or both. Shutting down `Write` sends FIN:

@@ -81,10 +81,18 @@ impl UdpSocket {
     ///
     /// A receive error; the buffer comes back either way.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
-        match driver() {
-            Ok(driver) => Op::recv_from(&driver, &self.fd, buf).await,
-            Err(e) => (Err(e), buf),
-        }
+        let driver = match driver() {
+            Ok(driver) => driver,
+            Err(e) => return (Err(e), buf),
+        };
+        let (result, buf) = Op::recv_from(&driver, &self.fd, buf).await;
+        let result = result.and_then(|(n, addr)| {
+            let addr = addr.to_std().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
+            })?;
+            Ok((n, addr))
+        });
+        (result, buf)
     }
 
     /// Sends one datagram to the connected peer.

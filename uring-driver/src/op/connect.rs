@@ -22,7 +22,12 @@ pub struct Connect {
 impl Op<Connect> {
     /// Connects socket `fd` to `addr`.
     pub fn connect(handle: &Handle, fd: &SharedFd, addr: SocketAddr) -> Self {
-        let addr = Box::new(SockAddr::from_std(&addr));
+        Self::connect_raw(handle, fd, SockAddr::from_std(&addr))
+    }
+
+    /// Connects socket `fd` to an address in the kernel's layout (e.g. a Unix path).
+    pub fn connect_raw(handle: &Handle, fd: &SharedFd, addr: SockAddr) -> Self {
+        let addr = Box::new(addr);
         let entry =
             opcode::Connect::new(types::Fd(fd.as_raw_fd()), addr.as_ptr(), addr.len).build();
         // SAFETY: the sockaddr lives in the boxed `addr`, owned by the op's data; the socket

@@ -1,4 +1,3 @@
-use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
@@ -52,11 +51,16 @@ pub struct SendMsg<B> {
 impl<B: IoBuf> Op<SendMsg<B>> {
     /// Sends `buf`'s initialized bytes to `addr` (`sendto` semantics, `MSG_NOSIGNAL`).
     pub fn send_to(handle: &Handle, fd: &SharedFd, buf: B, addr: SocketAddr) -> Self {
+        Self::send_to_raw(handle, fd, buf, SockAddr::from_std(&addr))
+    }
+
+    /// As [`send_to`](Op::send_to), to an address in the kernel's layout (e.g. a Unix path).
+    pub fn send_to_raw(handle: &Handle, fd: &SharedFd, buf: B, addr: SockAddr) -> Self {
         let iov = libc::iovec {
             iov_base: buf.stable_ptr().cast_mut().cast(),
             iov_len: buf.bytes_init(),
         };
-        let message = Message::new(iov, SockAddr::from_std(&addr));
+        let message = Message::new(iov, addr);
         let entry = opcode::SendMsg::new(types::Fd(fd.as_raw_fd()), &raw const message.header)
             .flags(libc::MSG_NOSIGNAL as u32)
             .build();
@@ -112,19 +116,18 @@ impl<B: IoBufMut> Op<RecvMsg<B>> {
 }
 
 impl<B: IoBufMut> Completable for RecvMsg<B> {
-    type Output = BufResult<(usize, SocketAddr), B>;
+    /// The byte count and the sender's address in the kernel's layout (see
+    /// [`SockAddr::to_std`] and [`SockAddr::to_unix_path`]).
+    type Output = BufResult<(usize, SockAddr), B>;
 
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
-        let result = cqe.result.and_then(|n| {
+        let result = cqe.result.map(|n| {
             let n = n as usize;
             // SAFETY: the kernel wrote `n` bytes from the start of the buffer.
             unsafe { self.buf.set_init(n) };
             let mut addr = self.message.addr;
             addr.len = self.message.header.msg_namelen;
-            let addr = addr.to_std().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
-            })?;
-            Ok((n, addr))
+            (n, addr)
         });
         (result, self.buf)
     }

@@ -1,0 +1,305 @@
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use uring_driver::socket::{self, SockAddr};
+use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
+
+use super::stream_io;
+use super::tcp::driver;
+
+/// Accept backlog of [`UnixListener::bind`].
+const BACKLOG: u32 = 1024;
+
+/// A Unix-domain stream socket listening at a path.
+///
+/// ```
+/// use ringlet::net::{UnixListener, UnixStream};
+///
+/// ringlet::run(async {
+///     let path = std::env::temp_dir().join(format!("ringlet-doc-{}.sock", std::process::id()));
+///     let _ = std::fs::remove_file(&path);
+///     let listener = UnixListener::bind(&path)?;
+///     let client = UnixStream::connect(&path).await?;
+///     let server = listener.accept().await?;
+///     client.write_all(b"hi".to_vec()).await.0?;
+///     let (n, buf) = server.read(vec![0u8; 8]).await;
+///     assert_eq!(&buf[..n?], b"hi");
+///     std::fs::remove_file(&path)
+/// })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixListener {
+    fd: SharedFd,
+    path: PathBuf,
+}
+
+impl UnixListener {
+    /// Creates a socket file at `path` and listens on it. The file is left in place when
+    /// the listener drops (remove it yourself, as with std).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the file exists, `InvalidInput` for a path over 107 bytes, ...
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let addr = SockAddr::from_unix_path(path)?;
+        let fd = socket::unix_socket(libc::SOCK_STREAM)?;
+        socket::bind_raw(&fd, &addr)?;
+        socket::listen(&fd, BACKLOG)?;
+        Ok(UnixListener {
+            fd: SharedFd::new(fd),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Accepts one connection. (Its peer address is almost always unnamed, so none is
+    /// returned.)
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` reports (`EMFILE`, ...).
+    pub async fn accept(&self) -> io::Result<UnixStream> {
+        let (fd, _) = Op::accept(&driver()?, &self.fd).await?;
+        Ok(UnixStream {
+            fd: SharedFd::new(fd),
+        })
+    }
+
+    /// The path the listener is bound to.
+    pub fn local_path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// A connected Unix-domain stream socket. Reads and writes take owned buffers.
+pub struct UnixStream {
+    fd: SharedFd,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` if nothing is at `path`, `ConnectionRefused` if nobody listens there.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = SockAddr::from_unix_path(path.as_ref())?;
+        let fd = SharedFd::new(socket::unix_socket(libc::SOCK_STREAM)?);
+        Op::connect_raw(&driver()?, &fd, addr).await?;
+        Ok(UnixStream { fd })
+    }
+
+    /// A connected pair of unnamed sockets.
+    ///
+    /// # Errors
+    ///
+    /// What `socketpair(2)` reports.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from(a), UnixStream::from(b)))
+    }
+
+    /// As [`TcpStream::read`](super::TcpStream::read).
+    ///
+    /// # Errors
+    ///
+    /// A receive error; the buffer comes back either way.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::recv(&self.fd, buf).await
+    }
+
+    /// As [`TcpStream::read_exact`](super::TcpStream::read_exact).
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first, or a receive error.
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        stream_io::recv_exact(&self.fd, buf).await
+    }
+
+    /// As [`TcpStream::write`](super::TcpStream::write).
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe` if the peer is gone (never `SIGPIPE`), ...
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::send(&self.fd, buf).await
+    }
+
+    /// As [`TcpStream::write_all`](super::TcpStream::write_all).
+    ///
+    /// # Errors
+    ///
+    /// The first send error.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        stream_io::send_all(&self.fd, buf).await
+    }
+
+    /// Shuts down the read side, the write side, or both.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        socket::shutdown(&self.fd, how)
+    }
+
+    /// The path of the peer's socket, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_path(&self) -> io::Result<Option<PathBuf>> {
+        Ok(socket::peer_sockaddr(&self.fd)?.to_unix_path())
+    }
+}
+
+impl From<std::os::unix::net::UnixStream> for UnixStream {
+    fn from(stream: std::os::unix::net::UnixStream) -> UnixStream {
+        UnixStream {
+            fd: SharedFd::new(stream.into()),
+        }
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// A Unix-domain datagram socket.
+pub struct UnixDatagram {
+    fd: SharedFd,
+}
+
+impl UnixDatagram {
+    /// Creates a datagram socket bound to `path`.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the file exists, `InvalidInput` for a path over 107 bytes, ...
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        let addr = SockAddr::from_unix_path(path.as_ref())?;
+        let fd = socket::unix_socket(libc::SOCK_DGRAM)?;
+        socket::bind_raw(&fd, &addr)?;
+        Ok(UnixDatagram {
+            fd: SharedFd::new(fd),
+        })
+    }
+
+    /// An unbound datagram socket (it can send, and receive replies to a connected peer).
+    ///
+    /// # Errors
+    ///
+    /// What `socket(2)` reports.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            fd: SharedFd::new(socket::unix_socket(libc::SOCK_DGRAM)?),
+        })
+    }
+
+    /// A connected pair of unnamed datagram sockets.
+    ///
+    /// # Errors
+    ///
+    /// What `socketpair(2)` reports.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        let wrap = |s: std::os::unix::net::UnixDatagram| UnixDatagram {
+            fd: SharedFd::new(s.into()),
+        };
+        Ok((wrap(a), wrap(b)))
+    }
+
+    /// Sends one datagram to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`/`ConnectionRefused` if nothing is bound there, ...; the buffer comes
+    /// back either way.
+    pub async fn send_to<B: IoBuf>(&self, buf: B, path: impl AsRef<Path>) -> BufResult<usize, B> {
+        let addr = match SockAddr::from_unix_path(path.as_ref()) {
+            Ok(addr) => addr,
+            Err(e) => return (Err(e), buf),
+        };
+        match driver() {
+            Ok(driver) => Op::send_to_raw(&driver, &self.fd, buf, addr).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Receives one datagram and the sender's path (`None` if the sender is unbound).
+    ///
+    /// # Errors
+    ///
+    /// A receive error; the buffer comes back either way.
+    pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, Option<PathBuf>), B> {
+        let driver = match driver() {
+            Ok(driver) => driver,
+            Err(e) => return (Err(e), buf),
+        };
+        let (result, buf) = Op::recv_from(&driver, &self.fd, buf).await;
+        (result.map(|(n, addr)| (n, addr.to_unix_path())), buf)
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if not connected, ...
+    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::send(&self.fd, buf).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// A receive error.
+    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::recv(&self.fd, buf).await
+    }
+
+    /// The path this socket is bound to, if any.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    pub fn local_path(&self) -> io::Result<Option<PathBuf>> {
+        Ok(socket::local_sockaddr(&self.fd)?.to_unix_path())
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixDatagram")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
