@@ -499,6 +499,22 @@ impl Handle {
         }
     }
 
+    /// Pushes an `IORING_OP_TIMEOUT_REMOVE` for the timeout in slot `key` (rule 7, as for
+    /// cancel: only while the slot still holds it).
+    pub(crate) fn remove_timeout(&self, key: usize) {
+        let mut inner = self.inner.borrow_mut();
+        if matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None)
+            || !inner.supports(opcode::TimeoutRemove::CODE)
+        {
+            return;
+        }
+        let entry = opcode::TimeoutRemove::new(key as u64)
+            .build()
+            .user_data(CANCEL_USER_DATA);
+        // SAFETY: a timeout-remove SQE carries no pointers, only the target's user_data.
+        let _ = unsafe { inner.push(&entry) };
+    }
+
     /// Rule 2: the op's future is gone before its completion; park `data` in its slot.
     pub(crate) fn abandon<T: Completable>(&self, key: usize, mut data: T) {
         let mut inner = self.inner.borrow_mut();
@@ -724,6 +740,9 @@ fn opcode_name(code: u8) -> String {
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
         opcode::Readv::CODE => "IORING_OP_READV",
+        opcode::Shutdown::CODE => "IORING_OP_SHUTDOWN",
+        opcode::PollAdd::CODE => "IORING_OP_POLL_ADD",
+        opcode::TimeoutRemove::CODE => "IORING_OP_TIMEOUT_REMOVE",
         opcode::SendMsg::CODE => "IORING_OP_SENDMSG",
         opcode::SendZc::CODE => "IORING_OP_SEND_ZC",
         opcode::RecvMsg::CODE => "IORING_OP_RECVMSG",

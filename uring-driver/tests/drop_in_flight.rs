@@ -329,3 +329,24 @@ fn dropped_send_zc_keeps_its_buffer_until_the_notification() {
     drop(listener);
     assert_eq!(open_fds(), fds);
 }
+
+#[test]
+fn dropped_poll_add_frees_its_slot() {
+    let _g = serial();
+    for race in RACES {
+        let fds = open_fds();
+        let driver = Driver::new().unwrap();
+        let (r, w) = pipe();
+        let r = SharedFd::new(r);
+        let mut op = Op::poll_add(&driver, &r, libc::POLLIN as u32);
+        assert!(poll_once(&mut op).is_pending());
+        driver.submit().unwrap();
+        drop(op);
+        settle(&driver, race);
+        std::fs::File::from(w).write_all(b"ready").unwrap();
+        drain(&driver);
+        assert_eq!(driver.slots(), 0, "{race:?}");
+        drop((driver, r));
+        assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
+    }
+}

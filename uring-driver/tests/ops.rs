@@ -449,3 +449,44 @@ fn send_zc_sends_without_copy_and_returns_the_buffer_after_the_notification() {
         "{err}"
     );
 }
+
+#[test]
+fn shutdown_poll_add_and_timeout_remove() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    let (a, b) = (SharedFd::new(a.into()), SharedFd::new(b.into()));
+    // poll_add waits for readiness without doing I/O.
+    let mut ready = Op::poll_add(&driver, &b, libc::POLLIN as u32);
+    assert!(common::poll_once(&mut ready).is_pending());
+    driver.submit().unwrap();
+    run(&driver, Op::send(&driver, &a, "x", 0)).0.unwrap();
+    let events = run(&driver, ready).unwrap();
+    assert!(events & libc::POLLIN as u32 != 0, "{events:#x}");
+    // shutdown through the ring: the peer reads EOF after the data.
+    run(
+        &driver,
+        Op::shutdown(&driver, &a, std::net::Shutdown::Write),
+    )
+    .unwrap();
+    let (n, _) = run(&driver, Op::recv(&driver, &b, vec![0u8; 4], 0));
+    assert_eq!(n.unwrap(), 1);
+    let (n, _) = run(&driver, Op::recv(&driver, &b, vec![0u8; 4], 0));
+    assert_eq!(n.unwrap(), 0);
+    // shutdown of something that is not a socket is an error.
+    let (r, _) = pipe();
+    let err = run(
+        &driver,
+        Op::shutdown(&driver, &SharedFd::new(r), std::net::Shutdown::Both),
+    );
+    assert_eq!(err.unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
+    // timeout remove: the removed timeout reports ECANCELED.
+    let mut timeout: Op<Timeout> = Op::timeout(&driver, Duration::from_secs(3600));
+    driver.submit().unwrap();
+    timeout.remove();
+    assert_eq!(
+        run(&driver, timeout).unwrap_err().raw_os_error(),
+        Some(libc::ECANCELED)
+    );
+    assert_eq!(driver.in_flight(), 0);
+}

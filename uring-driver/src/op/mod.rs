@@ -35,6 +35,7 @@ mod fsync;
 mod mkdirat;
 mod nop;
 mod openat;
+mod poll_add;
 mod read;
 mod readv;
 mod recv;
@@ -43,6 +44,7 @@ mod renameat;
 mod send;
 mod send_zc;
 mod sendmsg;
+mod shutdown;
 mod statx;
 mod timeout;
 mod unlinkat;
@@ -55,6 +57,7 @@ pub use fsync::Fsync;
 pub use mkdirat::MkDirAt;
 pub use nop::Nop;
 pub use openat::OpenAt;
+pub use poll_add::PollAdd;
 pub use read::Read;
 pub use readv::{Readv, Writev};
 pub use recv::Recv;
@@ -63,6 +66,7 @@ pub use renameat::RenameAt;
 pub use send::Send;
 pub use send_zc::{SendZc, SendZcOp};
 pub use sendmsg::{RecvMsg, SendMsg};
+pub use shutdown::Shutdown;
 pub use statx::Statx;
 pub use timeout::Timeout;
 pub use unlinkat::UnlinkAt;
@@ -273,6 +277,14 @@ impl<T: Completable> Op<T> {
     /// The driver this op was submitted to.
     pub fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// The op's slot key (its SQE's user_data) while it is in flight.
+    pub(crate) fn key(&self) -> Option<usize> {
+        match self.state {
+            State::InFlight(key) => Some(key),
+            _ => None,
+        }
     }
 }
 

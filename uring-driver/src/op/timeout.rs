@@ -24,6 +24,16 @@ impl Op<Timeout> {
     }
 }
 
+impl Op<Timeout> {
+    /// Removes the pending timeout (`IORING_OP_TIMEOUT_REMOVE`): awaiting it then yields
+    /// `ECANCELED`, or `Ok` if it fired first.
+    pub fn remove(&mut self) {
+        if let Some(key) = self.key() {
+            self.handle().remove_timeout(key);
+        }
+    }
+}
+
 impl Completable for Timeout {
     type Output = io::Result<()>;
 
