@@ -407,6 +407,27 @@ impl Handle {
         }
     }
 
+    /// Registers the ring's fixed-buffer table.
+    ///
+    /// # Safety
+    ///
+    /// Every iovec must point to memory that stays allocated until the table is
+    /// unregistered.
+    pub(crate) unsafe fn register_buffers(&self, iovecs: &[libc::iovec]) -> io::Result<()> {
+        let inner = self.inner.borrow();
+        // SAFETY: forwarded from this function's contract.
+        unsafe { inner.ring.submitter().register_buffers(iovecs) }
+    }
+
+    /// Unregisters the ring's fixed-buffer table.
+    pub(crate) fn unregister_buffers(&self) -> io::Result<()> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::other("driver busy"))?;
+        inner.ring.submitter().unregister_buffers()
+    }
+
     /// Unregisters a provided-buffer ring.
     pub(crate) fn unregister_buf_ring(&self, group: u16) -> io::Result<()> {
         let inner = self
@@ -740,6 +761,8 @@ fn opcode_name(code: u8) -> String {
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
         opcode::Readv::CODE => "IORING_OP_READV",
+        opcode::ReadFixed::CODE => "IORING_OP_READ_FIXED",
+        opcode::WriteFixed::CODE => "IORING_OP_WRITE_FIXED",
         opcode::Shutdown::CODE => "IORING_OP_SHUTDOWN",
         opcode::PollAdd::CODE => "IORING_OP_POLL_ADD",
         opcode::TimeoutRemove::CODE => "IORING_OP_TIMEOUT_REMOVE",

@@ -34,7 +34,7 @@ mod fd;
 pub mod op;
 pub mod socket;
 
-pub use buf::{BufResult, BufRing, IoBuf, IoBufMut, RingBuf, Slice};
+pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
 pub use driver::{Builder, Driver, Features, Handle, TaskrunMode};
 pub use fd::SharedFd;
 pub use op::{MultishotOp, Op};

@@ -6,11 +6,13 @@
 //! on error alike. If the operation's future is dropped before the kernel is done, the buffer
 //! is parked in the driver until the final completion arrives (see [`crate::op`]).
 
+mod fixed;
 mod io_buf;
 mod io_buf_mut;
 mod ring;
 mod slice;
 
+pub use fixed::{FixedBuf, FixedBufPool};
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub use ring::{BufRing, RingBuf};

@@ -31,6 +31,7 @@
 mod accept;
 mod close;
 mod connect;
+mod fixed;
 mod fsync;
 mod mkdirat;
 mod nop;
@@ -53,6 +54,7 @@ mod write;
 pub use accept::{Accept, AcceptMulti};
 pub use close::Close;
 pub use connect::Connect;
+pub use fixed::Fixed;
 pub use fsync::Fsync;
 pub use mkdirat::MkDirAt;
 pub use nop::Nop;
