@@ -106,8 +106,14 @@ impl Shared {
 
     /// Moves the remote tasks into `local` and returns the jobs sent. Clears `notified`
     /// first, so a push that misses this drain writes the eventfd again.
+    ///
+    /// With `notified` clear nothing was pushed since the last drain (a pusher sets it
+    /// after pushing, and writes the eventfd when it flips it), so the lock is skipped:
+    /// this runs on every turn of the worker loop.
     pub(crate) fn drain_into(&self, local: &mut VecDeque<TaskRef>) -> Vec<Job> {
-        self.notified.store(false, Ordering::SeqCst);
+        if !self.notified.swap(false, Ordering::SeqCst) {
+            return Vec::new();
+        }
         let mut queue = self.lock();
         local.extend(queue.tasks.drain(..));
         std::mem::take(&mut queue.jobs)
