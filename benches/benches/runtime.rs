@@ -11,7 +11,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-const REPEATS: usize = 5;
+use ringlet_benches::{REPEATS, compare, full_run};
+
 const SPAWNS: u64 = 100_000;
 const ROUND_TRIPS: u64 = 50_000;
 const MESSAGE: usize = 64;
@@ -20,7 +21,6 @@ const TIMER_DELAY: Duration = Duration::from_millis(100);
 
 /// One runtime under test: the same bodies, measured the same way.
 trait Runtime {
-    const NAME: &'static str;
     /// Spawns `n` tasks and joins them all.
     fn spawn_join(n: u64) -> Duration;
     /// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection,
@@ -34,8 +34,6 @@ trait Runtime {
 struct Ringlet;
 
 impl Runtime for Ringlet {
-    const NAME: &'static str = "ringlet";
-
     fn spawn_join(n: u64) -> Duration {
         single_worker().block_on(async move {
             let start = Instant::now();
@@ -112,8 +110,6 @@ fn tokio_rt() -> tokio::runtime::Runtime {
 }
 
 impl Runtime for Tokio {
-    const NAME: &'static str = "tokio";
-
     fn spawn_join(n: u64) -> Duration {
         tokio_rt().block_on(async move {
             let start = Instant::now();
@@ -169,31 +165,8 @@ impl Runtime for Tokio {
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Runs both runtimes interleaved (A B A B ...) and prints per-op medians and the ratio.
-fn compare(name: &str, ops: u64, ringlet: fn(u64) -> Duration, tokio: fn(u64) -> Duration) {
-    let (mut r, mut t) = (Vec::new(), Vec::new());
-    for _ in 0..REPEATS {
-        r.push(ringlet(ops));
-        t.push(tokio(ops));
-    }
-    let per_op = |d: Duration| d.as_nanos() as f64 / ops as f64;
-    let (r, t) = (per_op(median(r)), per_op(median(t)));
-    println!(
-        "{name:<24} {:>8}: {r:>9.1} ns/op   {:>8}: {t:>9.1} ns/op   tokio/ringlet {:.2}x",
-        Ringlet::NAME,
-        Tokio::NAME,
-        t / r
-    );
-}
-
 fn main() {
-    // `cargo test --benches` runs this with --bench absent: keep that quick.
-    let quick = !std::env::args().any(|a| a == "--bench");
+    let quick = !full_run();
     let scale = if quick { 100 } else { 1 };
     println!("median of {REPEATS} interleaved runs per runtime");
     compare(

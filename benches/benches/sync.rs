@@ -11,7 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-const REPEATS: usize = 5;
+use ringlet_benches::{REPEATS, compare, full_run};
+
 const LOCKS: u64 = 1_000_000;
 const MESSAGES: u64 = 1_000_000;
 
@@ -175,27 +176,8 @@ impl Runtime for Tokio {
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn compare(name: &str, ops: u64, ringlet: fn(u64) -> Duration, tokio: fn(u64) -> Duration) {
-    let (mut r, mut t) = (Vec::new(), Vec::new());
-    for _ in 0..REPEATS {
-        r.push(ringlet(ops));
-        t.push(tokio(ops));
-    }
-    let per_op = |d: Duration| d.as_nanos() as f64 / ops as f64;
-    let (r, t) = (per_op(median(r)), per_op(median(t)));
-    println!(
-        "{name:<28} ringlet: {r:>8.1} ns/op   tokio: {t:>8.1} ns/op   tokio/ringlet {:.2}x",
-        t / r
-    );
-}
-
 fn main() {
-    let quick = !std::env::args().any(|a| a == "--bench");
+    let quick = !full_run();
     let scale = if quick { 1000 } else { 1 };
     println!("median of {REPEATS} interleaved runs per runtime");
     compare(
