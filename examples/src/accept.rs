@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
+use ringlet::error::raw_os_error;
 use ringlet::net::{TcpListener, TcpStream};
 use ringlet::task::{Either, select};
 
@@ -69,7 +70,7 @@ pub fn log_connection_error(name: &str, peer: SocketAddr, e: &io::Error) {
 }
 
 fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(errno::EMFILE) | Some(errno::ENFILE))
+    matches!(raw_os_error(e), Some(errno::EMFILE) | Some(errno::ENFILE))
         || e.kind() == ErrorKind::OutOfMemory
 }
 
@@ -77,7 +78,7 @@ fn is_per_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
-    ) || matches!(e.raw_os_error(), Some(errno::EPROTO) | Some(errno::EPERM))
+    ) || matches!(raw_os_error(e), Some(errno::EPROTO) | Some(errno::EPERM))
 }
 
 /// The few Linux errno values the accept loop tells apart (stable ABI numbers).

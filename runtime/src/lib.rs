@@ -37,6 +37,7 @@
 //! - [`run`] is `asyncio.run`; [`time::sleep`] and [`time::timeout`] are `asyncio.sleep`
 //!   and `asyncio.wait_for`.
 
+pub mod error;
 mod executor;
 pub mod fs;
 mod io_util;

@@ -139,7 +139,9 @@ fn open_options_and_their_errors() {
         assert_eq!(nul.kind(), ErrorKind::InvalidInput);
         let read_only = File::open(&path).await.unwrap();
         let (res, buf) = read_only.write_at(b"x".to_vec(), 0).await;
-        assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::EBADF));
+        let err = res.unwrap_err();
+        assert_eq!(ringlet::error::raw_os_error(&err), Some(libc::EBADF));
+        assert!(err.to_string().starts_with("write: "), "{err}");
         assert_eq!(buf, b"x", "the buffer comes back on error");
         fs::remove_file(&path).await.unwrap();
     });

@@ -43,6 +43,11 @@ fn connect_refused_is_an_error_not_a_panic() {
         .unwrap();
     let err = ringlet::run(TcpStream::connect(addr)).unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    assert!(
+        err.to_string().starts_with(&format!("connect to {addr}: ")),
+        "{err}"
+    );
+    assert_eq!(ringlet::error::raw_os_error(&err), Some(libc::ECONNREFUSED));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 
 use super::{c_path, driver};
+use crate::error::{named, named_buf};
 use crate::io_util;
 
 /// An open file. Reads and writes are positional (`read_at`, `write_at`): there is no
@@ -145,11 +146,14 @@ impl OpenOptions {
     /// `NotFound`, `AlreadyExists` (with `create_new`), `PermissionDenied`,
     /// `InvalidInput` (no access mode, or a NUL in the path), ...
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = c_path(path.as_ref())?;
-        let fd = Op::openat(&driver()?, path, self.flags()?, self.mode).await?;
-        Ok(File {
-            fd: SharedFd::new(fd),
-        })
+        let path = path.as_ref();
+        let open = async {
+            let fd = Op::openat(&driver()?, c_path(path)?, self.flags()?, self.mode).await?;
+            Ok(File {
+                fd: SharedFd::new(fd),
+            })
+        };
+        open.await.map_err(|e| named(format!("open {path:?}"), e))
     }
 }
 
@@ -188,10 +192,13 @@ impl File {
     ///
     /// A read error; the buffer comes back either way.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::read_at(&driver, &self.fd, buf, offset).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "read",
+            match driver() {
+                Ok(driver) => Op::read_at(&driver, &self.fd, buf, offset).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Reads exactly `buf.bytes_total()` bytes at `offset`.
@@ -200,7 +207,9 @@ impl File {
     ///
     /// `UnexpectedEof` if the file ends first (what was read stays in `buf`).
     pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<(), B> {
-        io_util::read_exact(buf, |slice, done| self.read_at(slice, offset + done as u64)).await
+        let read =
+            io_util::read_exact(buf, |slice, done| self.read_at(slice, offset + done as u64));
+        named_buf("read", read.await)
     }
 
     /// Writes some of `buf`'s initialized bytes at `offset`; returns how many.
@@ -209,10 +218,13 @@ impl File {
     ///
     /// A write error (`StorageFull`, ...); the buffer comes back either way.
     pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::write_at(&driver, &self.fd, buf, offset).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "write",
+            match driver() {
+                Ok(driver) => Op::write_at(&driver, &self.fd, buf, offset).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Writes all of `buf`'s initialized bytes at `offset`.
@@ -221,10 +233,10 @@ impl File {
     ///
     /// The first write error.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<(), B> {
-        io_util::write_all(buf, |slice, done| {
+        let write = io_util::write_all(buf, |slice, done| {
             self.write_at(slice, offset + done as u64)
-        })
-        .await
+        });
+        named_buf("write", write.await)
     }
 
     /// Flushes data and metadata to storage (`fsync`).
@@ -233,7 +245,8 @@ impl File {
     ///
     /// An I/O error from the device.
     pub async fn sync_all(&self) -> io::Result<()> {
-        Op::fsync(&driver()?, &self.fd, false).await
+        let sync = async { Op::fsync(&driver()?, &self.fd, false).await };
+        sync.await.map_err(|e| named("fsync", e))
     }
 
     /// Flushes data (and the metadata needed to read it) to storage (`fdatasync`).
@@ -242,7 +255,8 @@ impl File {
     ///
     /// An I/O error from the device.
     pub async fn sync_data(&self) -> io::Result<()> {
-        Op::fsync(&driver()?, &self.fd, true).await
+        let sync = async { Op::fsync(&driver()?, &self.fd, true).await };
+        sync.await.map_err(|e| named("fdatasync", e))
     }
 
     /// The file's metadata (`statx`).
@@ -251,9 +265,10 @@ impl File {
     ///
     /// Rare: `EOVERFLOW` and the like.
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        Op::statx_fd(&driver()?, &self.fd)
-            .await
+        let stat = async { Op::statx_fd(&driver()?, &self.fd).await };
+        stat.await
             .map(Metadata::from_statx)
+            .map_err(|e| named("metadata", e))
     }
 
     /// Closes the file through the ring and reports the result (dropping it closes too,
@@ -264,7 +279,9 @@ impl File {
     /// What `close(2)` reports, e.g. a deferred write error on some file systems.
     pub async fn close(self) -> io::Result<()> {
         match self.fd.try_unwrap() {
-            Ok(fd) => Op::close(&driver()?, fd).await,
+            Ok(fd) => Op::close(&driver()?, fd)
+                .await
+                .map_err(|e| named("close", e)),
             // An op still holds it (e.g. a cancelled read finishing): it closes when done.
             Err(_) => Ok(()),
         }

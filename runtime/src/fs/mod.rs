@@ -28,6 +28,7 @@ use uring_driver::{Handle, IoBuf, Op};
 
 pub use file::{File, Metadata, OpenOptions};
 
+use crate::error::named;
 use crate::executor::worker;
 
 fn driver() -> io::Result<Handle> {
@@ -86,7 +87,11 @@ pub async fn write(path: impl AsRef<Path>, contents: impl IoBuf) -> io::Result<(
 ///
 /// `NotFound`, `PermissionDenied`, or `IsADirectory`.
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    Op::unlinkat(&driver()?, c_path(path.as_ref())?, false).await
+    let path = path.as_ref();
+    let remove = async { Op::unlinkat(&driver()?, c_path(path)?, false).await };
+    remove
+        .await
+        .map_err(|e| named(format!("remove_file {path:?}"), e))
 }
 
 /// Removes an empty directory.
@@ -95,7 +100,11 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// `NotFound`, `DirectoryNotEmpty`, `PermissionDenied`, ...
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    Op::unlinkat(&driver()?, c_path(path.as_ref())?, true).await
+    let path = path.as_ref();
+    let remove = async { Op::unlinkat(&driver()?, c_path(path)?, true).await };
+    remove
+        .await
+        .map_err(|e| named(format!("remove_dir {path:?}"), e))
 }
 
 /// Renames `from` to `to`, replacing `to` if it is a file.
@@ -104,8 +113,11 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// `NotFound` if `from` does not exist, `CrossesDevices` across file systems, ...
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    let (from, to) = (c_path(from.as_ref())?, c_path(to.as_ref())?);
-    Op::renameat(&driver()?, from, to).await
+    let (from, to) = (from.as_ref(), to.as_ref());
+    let rename = async { Op::renameat(&driver()?, c_path(from)?, c_path(to)?).await };
+    rename
+        .await
+        .map_err(|e| named(format!("rename {from:?} to {to:?}"), e))
 }
 
 /// Creates a directory (permissions 0o777 before the umask).
@@ -114,7 +126,11 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 ///
 /// `AlreadyExists`, `NotFound` (missing parent), `PermissionDenied`, ...
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    Op::mkdirat(&driver()?, c_path(path.as_ref())?, 0o777).await
+    let path = path.as_ref();
+    let create = async { Op::mkdirat(&driver()?, c_path(path)?, 0o777).await };
+    create
+        .await
+        .map_err(|e| named(format!("create_dir {path:?}"), e))
 }
 
 /// The metadata of the file at `path` (following symlinks).
@@ -123,7 +139,9 @@ pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// `NotFound`, `PermissionDenied`, ...
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    Op::statx_path(&driver()?, c_path(path.as_ref())?)
-        .await
+    let path = path.as_ref();
+    let stat = async { Op::statx_path(&driver()?, c_path(path)?).await };
+    stat.await
         .map(Metadata::from_statx)
+        .map_err(|e| named(format!("metadata {path:?}"), e))
 }

@@ -5,6 +5,7 @@ use uring_driver::op::RecvMulti;
 use uring_driver::{MultishotOp, RingBuf, SharedFd};
 
 use super::tcp::driver;
+use crate::error::named;
 
 /// A pool of receive buffers registered with the current worker's ring: sockets receive
 /// into whichever buffer is free when data arrives, so an idle connection holds none.
@@ -125,7 +126,7 @@ impl RecvStream {
                 }
                 Some(Err(e)) => {
                     self.op = None;
-                    return Some(Err(e));
+                    return Some(Err(named("recv", e)));
                 }
                 // The kernel ended the multishot without an error (it may, e.g. under CQ
                 // pressure): receive again.

@@ -10,6 +10,7 @@ use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, MultishotOp, Op, SharedFd
 
 use super::buf_ring::{BufRing, RecvStream};
 use super::stream_io;
+use crate::error::{named, named_buf};
 use crate::executor::worker;
 
 /// Accept backlog of [`TcpListener::bind`].
@@ -105,7 +106,7 @@ impl TcpListener {
     pub fn bind_with(addr: impl ToSocketAddrs, options: &ListenOptions) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in addr.to_socket_addrs()? {
-            match Self::bind_one(&addr, options) {
+            match Self::bind_one(&addr, options).map_err(|e| named(format!("bind {addr}"), e)) {
                 Ok(listener) => return Ok(listener),
                 Err(e) => last_error = Some(e),
             }
@@ -242,7 +243,8 @@ impl std::future::Future for Accept<'_> {
                 return std::task::Poll::Ready(Err(e));
             }
         };
-        let (fd, peer) = std::task::ready!(std::pin::Pin::new(op).poll(cx))?;
+        let (fd, peer) =
+            std::task::ready!(std::pin::Pin::new(op).poll(cx)).map_err(|e| named("accept", e))?;
         let stream = TcpStream::from_fd(fd);
         let peer = match peer {
             Some(peer) => peer,
@@ -341,10 +343,15 @@ impl TcpStream {
     /// `ConnectionRefused` if nothing listens there, `TimedOut`, `NetworkUnreachable`, ...;
     /// or an error if called outside a runtime.
     pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-        let driver = driver()?;
-        let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
-        Op::connect(&driver, &fd, addr).await?;
-        Ok(TcpStream { fd })
+        let connect = async {
+            let driver = driver()?;
+            let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
+            Op::connect(&driver, &fd, addr).await?;
+            Ok(TcpStream { fd })
+        };
+        connect
+            .await
+            .map_err(|e| named(format!("connect to {addr}"), e))
     }
 
     /// Opens a connection to `addr`, giving up after `timeout` (the connect is cancelled
@@ -372,11 +379,13 @@ impl TcpStream {
     ///
     /// The resolver's error, or the last address's connect error.
     pub async fn connect_host(host: &str) -> io::Result<TcpStream> {
-        let host = host.to_string();
+        let name = host.to_string();
+        let host = name.clone();
         let addrs: Vec<SocketAddr> =
             crate::task::spawn_blocking(move || host.to_socket_addrs().map(Iterator::collect))
                 .await
-                .map_err(io::Error::from)??;
+                .map_err(io::Error::from)?
+                .map_err(|e| named(format!("resolve {name:?}"), e))?;
         let mut last_error = None;
         for addr in addrs {
             match Self::connect(addr).await {
@@ -417,10 +426,13 @@ impl TcpStream {
     ///
     /// As [`read`](TcpStream::read); the buffers come back either way.
     pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        match driver() {
-            Ok(driver) => Op::readv(&driver, &self.fd, bufs).await,
-            Err(e) => (Err(e), bufs),
-        }
+        named_buf(
+            "readv",
+            match driver() {
+                Ok(driver) => Op::readv(&driver, &self.fd, bufs).await,
+                Err(e) => (Err(e), bufs),
+            },
+        )
     }
 
     /// Writes the initialized bytes of several buffers in order, as one send; returns how
@@ -430,10 +442,13 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write); the buffers come back either way.
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        match driver() {
-            Ok(driver) => Op::writev(&driver, &self.fd, bufs).await,
-            Err(e) => (Err(e), bufs),
-        }
+        named_buf(
+            "writev",
+            match driver() {
+                Ok(driver) => Op::writev(&driver, &self.fd, bufs).await,
+                Err(e) => (Err(e), bufs),
+            },
+        )
     }
 
     /// Receives through a buffer pool instead of a buffer of this connection's own: the
@@ -474,10 +489,13 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write); `Unsupported` on kernels without zero-copy send.
     pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => uring_driver::op::SendZcOp::send_zc(&driver, &self.fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "send_zc",
+            match driver() {
+                Ok(driver) => uring_driver::op::SendZcOp::send_zc(&driver, &self.fd, buf, 0).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Writes all of `buf`'s initialized bytes.

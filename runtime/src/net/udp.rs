@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd, socket};
 
 use super::tcp::driver;
+use crate::error::{named, named_buf};
 
 /// A UDP socket: datagrams with owned buffers.
 ///
@@ -58,7 +59,9 @@ impl UdpSocket {
     ///
     /// What `connect(2)` reports for a datagram socket (e.g. `NetworkUnreachable`).
     pub async fn connect(&self, addr: SocketAddr) -> io::Result<()> {
-        Op::connect(&driver()?, &self.fd, addr).await
+        Op::connect(&driver()?, &self.fd, addr)
+            .await
+            .map_err(|e| named(format!("connect to {addr}"), e))
     }
 
     /// Sends `buf`'s initialized bytes as one datagram to `addr`.
@@ -68,10 +71,13 @@ impl UdpSocket {
     /// `MessageTooLong` past the size limit, `ConnectionRefused` reported from an earlier
     /// datagram, ...; the buffer comes back either way.
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::send_to(&driver, &self.fd, buf, addr).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "send_to",
+            match driver() {
+                Ok(driver) => Op::send_to(&driver, &self.fd, buf, addr).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Receives one datagram into `buf` and the address it came from. A datagram longer
@@ -92,7 +98,7 @@ impl UdpSocket {
             })?;
             Ok((n, addr))
         });
-        (result, buf)
+        named_buf("recv_from", (result, buf))
     }
 
     /// Sends one datagram to the connected peer.
@@ -102,10 +108,13 @@ impl UdpSocket {
     /// `NotConnected` without [`connect`](UdpSocket::connect), `ConnectionRefused` if the
     /// peer's port was closed, ...
     pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "send",
+            match driver() {
+                Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Receives one datagram from the connected peer.
@@ -114,10 +123,13 @@ impl UdpSocket {
     ///
     /// `ConnectionRefused` if the peer's port was closed, ...
     pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        match driver() {
-            Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "recv",
+            match driver() {
+                Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// The local address.

@@ -9,6 +9,7 @@ use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 
 use super::stream_io;
 use super::tcp::driver;
+use crate::error::{named, named_buf};
 
 /// Accept backlog of [`UnixListener::bind`].
 const BACKLOG: u32 = 1024;
@@ -62,7 +63,9 @@ impl UnixListener {
     ///
     /// What `accept(2)` reports (`EMFILE`, ...).
     pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (fd, _) = Op::accept(&driver()?, &self.fd).await?;
+        let (fd, _) = Op::accept(&driver()?, &self.fd)
+            .await
+            .map_err(|e| named("accept", e))?;
         Ok(UnixStream {
             fd: SharedFd::new(fd),
         })
@@ -100,10 +103,16 @@ impl UnixStream {
     ///
     /// `NotFound` if nothing is at `path`, `ConnectionRefused` if nobody listens there.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let addr = SockAddr::from_unix_path(path.as_ref())?;
-        let fd = SharedFd::new(socket::unix_socket(libc::SOCK_STREAM)?);
-        Op::connect_raw(&driver()?, &fd, addr).await?;
-        Ok(UnixStream { fd })
+        let path = path.as_ref();
+        let connect = async {
+            let addr = SockAddr::from_unix_path(path)?;
+            let fd = SharedFd::new(socket::unix_socket(libc::SOCK_STREAM)?);
+            Op::connect_raw(&driver()?, &fd, addr).await?;
+            Ok(UnixStream { fd })
+        };
+        connect
+            .await
+            .map_err(|e| named(format!("connect to {path:?}"), e))
     }
 
     /// A connected pair of unnamed sockets.
@@ -248,10 +257,13 @@ impl UnixDatagram {
             Ok(addr) => addr,
             Err(e) => return (Err(e), buf),
         };
-        match driver() {
-            Ok(driver) => Op::send_to_raw(&driver, &self.fd, buf, addr).await,
-            Err(e) => (Err(e), buf),
-        }
+        named_buf(
+            "send_to",
+            match driver() {
+                Ok(driver) => Op::send_to_raw(&driver, &self.fd, buf, addr).await,
+                Err(e) => (Err(e), buf),
+            },
+        )
     }
 
     /// Receives one datagram and the sender's path (`None` if the sender is unbound).
@@ -265,7 +277,10 @@ impl UnixDatagram {
             Err(e) => return (Err(e), buf),
         };
         let (result, buf) = Op::recv_from(&driver, &self.fd, buf).await;
-        (result.map(|(n, addr)| (n, addr.to_unix_path())), buf)
+        named_buf(
+            "recv_from",
+            (result.map(|(n, addr)| (n, addr.to_unix_path())), buf),
+        )
     }
 
     /// Sends one datagram to the connected peer.

@@ -1,0 +1,87 @@
+//! I/O errors that name what failed.
+//!
+//! ringlet's I/O returns `io::Error`s whose message names the operation (and the path,
+//! for files): `recv: Connection reset by peer (os error 104)`, `open "/etc/x": No such
+//! file or directory (os error 2)`. The [`kind`](std::io::Error::kind) is the original
+//! one, so matching on it works as usual; the original error is the
+//! [`source`](std::error::Error::source), and [`raw_os_error`] gets its errno back.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+/// The error of one operation: what was attempted, and why it failed.
+#[derive(Debug)]
+struct OpError {
+    op: String,
+    source: io::Error,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.op, self.source)
+    }
+}
+
+impl Error for OpError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// `e`, with a message that names `op`. Already named errors are left alone.
+pub(crate) fn named(op: impl Into<String>, e: io::Error) -> io::Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<OpError>()) {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        OpError {
+            op: op.into(),
+            source: e,
+        },
+    )
+}
+
+/// Names the error of a `(result, buffer)` pair.
+pub(crate) fn named_buf<T, B>(
+    op: &'static str,
+    (result, buf): (io::Result<T>, B),
+) -> (io::Result<T>, B) {
+    (result.map_err(|e| named(op, e)), buf)
+}
+
+/// The OS error number behind `e`, whether or not ringlet named it.
+///
+/// ```
+/// let err = ringlet::run(ringlet::fs::File::open("/no/such/file"))?.unwrap_err();
+/// assert_eq!(ringlet::error::raw_os_error(&err), Some(libc::ENOENT));
+/// assert!(err.to_string().starts_with("open \"/no/such/file\""));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn raw_os_error(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<OpError>())
+            .and_then(|op| op.source.raw_os_error())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_once_keeps_the_kind_and_the_errno() {
+        let e = named("recv", io::Error::from_raw_os_error(libc::ECONNRESET));
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(raw_os_error(&e), Some(libc::ECONNRESET));
+        assert!(e.to_string().starts_with("recv: "), "{e}");
+        let again = named("other", e);
+        assert!(
+            again.to_string().starts_with("recv: "),
+            "named once: {again}"
+        );
+        assert!(again.source().is_some());
+    }
+}
