@@ -195,6 +195,13 @@ struct Inner {
     features: Features,
     shut_down: bool,
     next_buffer_group: u16,
+    /// Set by `with_link_timeout`: the next op pushed gets a linked timeout.
+    link_next: Option<Duration>,
+    /// Timespecs of linked timeouts in the SQ. The kernel copies each when the SQE is
+    /// submitted; they are freed once the SQ is empty. Boxed on purpose: the SQEs hold
+    /// their addresses, which must not move when the vector grows.
+    #[allow(clippy::vec_box)]
+    link_timespecs: Vec<Box<types::Timespec>>,
     /// Op data freed by the reaper, dropped once the borrow of `Inner` ends (rule 6).
     graveyard: Vec<Box<dyn IgnoredOp>>,
     /// The timespec of the wait-bounding timeout SQE on kernels without EXT_ARG. The kernel
@@ -246,6 +253,8 @@ impl Driver {
             features,
             shut_down: false,
             next_buffer_group: 0,
+            link_next: None,
+            link_timespecs: Vec::new(),
             graveyard: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
         };
@@ -377,6 +386,37 @@ impl Handle {
         self.inner.borrow().supports(opcode)
     }
 
+    /// Runs `push_op` (which should create exactly one op) so that the op is cancelled by
+    /// the kernel if it has not completed after `timeout` (`IORING_OP_LINK_TIMEOUT`): it
+    /// then completes with `ECANCELED`. No user-space timer is involved.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uring_driver::{Driver, Op, SharedFd};
+    ///
+    /// let driver = Driver::new()?;
+    /// let (r, _w) = std::io::pipe()?;
+    /// let r = SharedFd::new(r.into());
+    /// let mut op = driver.with_link_timeout(Duration::from_millis(10), || {
+    ///     Op::read(&driver, &r, vec![0u8; 8])
+    /// });
+    /// # let mut op = std::pin::pin!(op);
+    /// # let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// # let (res, _) = loop {
+    /// #     if let std::task::Poll::Ready(out) = op.as_mut().poll(&mut cx) { break out; }
+    /// #     driver.park(None)?;
+    /// # };
+    /// # assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_link_timeout<R>(&self, timeout: Duration, push_op: impl FnOnce() -> R) -> R {
+        self.inner.borrow_mut().link_next = Some(timeout);
+        let out = push_op();
+        // An op that was never pushed (e.g. it failed early) leaves nothing to link.
+        self.inner.borrow_mut().link_next = None;
+        out
+    }
+
     /// A buffer group id not used yet on this ring.
     pub(crate) fn next_buffer_group(&self) -> u16 {
         let mut inner = self.inner.borrow_mut();
@@ -459,9 +499,16 @@ impl Handle {
         }
         let key = inner.ops.insert(slot);
         let entry = entry.user_data(key as u64);
-        // SAFETY: forwarded from `Op::new`'s contract: the entry's pointers stay valid until
-        // the final CQE of slot `key`.
-        if let Err(e) = unsafe { inner.push(&entry) } {
+        let pushed = match inner.link_next.take() {
+            None => {
+                // SAFETY: forwarded from `Op::new`'s contract: the entry's pointers stay
+                // valid until the final CQE of slot `key`.
+                unsafe { inner.push(&entry) }
+            }
+            // SAFETY: as above.
+            Some(timeout) => unsafe { inner.push_linked(entry, timeout) },
+        };
+        if let Err(e) = pushed {
             inner.ops.remove(key);
             return Err(e);
         }
@@ -606,6 +653,39 @@ impl Inner {
         }
     }
 
+    /// Pushes `entry` linked to a timeout SQE, both into the same submission.
+    ///
+    /// # Safety
+    ///
+    /// As for [`push`](Inner::push).
+    unsafe fn push_linked(&mut self, entry: squeue::Entry, timeout: Duration) -> io::Result<()> {
+        if !self.supports(opcode::LinkTimeout::CODE) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring opcode IORING_OP_LINK_TIMEOUT is not supported by this kernel",
+            ));
+        }
+        // Both SQEs must go in one submission, or the link would be cut between them.
+        let free = {
+            let sq = self.ring.submission();
+            sq.capacity() - sq.len()
+        };
+        if free < 2 {
+            self.turn(0, None)?;
+        }
+        let timespec = Box::new(types::Timespec::from(timeout));
+        let link = opcode::LinkTimeout::new(&*timespec)
+            .build()
+            .user_data(CANCEL_USER_DATA);
+        let entries = [entry.flags(squeue::Flags::IO_LINK), link];
+        // SAFETY: the op's pointers are valid per this function's contract; the timeout
+        // points to `timespec`, kept in `link_timespecs` until the SQ is consumed.
+        unsafe { self.ring.submission().push_multiple(&entries) }
+            .map_err(|_| io::Error::other("submission queue full after submitting"))?;
+        self.link_timespecs.push(timespec);
+        Ok(())
+    }
+
     fn push_cancel(&mut self, key: usize) {
         if !self.supports(opcode::AsyncCancel::CODE) {
             return; // The op completes on its own; its data waits for that.
@@ -642,6 +722,10 @@ impl Inner {
             }
         }
         reaped += self.reap();
+        if self.ring.submission().is_empty() {
+            // Every SQE was consumed: the kernel has copied the linked timespecs.
+            self.link_timespecs.clear();
+        }
         // NODROP: completions that overflowed wait in the kernel; an enter flushes them.
         while self.ring.submission().cq_overflow() {
             self.enter(0, None)?;
@@ -761,6 +845,7 @@ fn opcode_name(code: u8) -> String {
         opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
         opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
         opcode::Readv::CODE => "IORING_OP_READV",
+        opcode::LinkTimeout::CODE => "IORING_OP_LINK_TIMEOUT",
         opcode::ReadFixed::CODE => "IORING_OP_READ_FIXED",
         opcode::WriteFixed::CODE => "IORING_OP_WRITE_FIXED",
         opcode::Shutdown::CODE => "IORING_OP_SHUTDOWN",

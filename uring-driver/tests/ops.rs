@@ -490,3 +490,54 @@ fn shutdown_poll_add_and_timeout_remove() {
     );
     assert_eq!(driver.in_flight(), 0);
 }
+
+#[test]
+fn link_timeouts_cancel_late_ops_and_spare_timely_ones() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    let (r, w) = pipe();
+    let (r, w) = (SharedFd::new(r), SharedFd::new(w));
+    let start = Instant::now();
+    let late = driver.with_link_timeout(Duration::from_millis(50), || {
+        Op::read(&driver, &r, vec![0u8; 8])
+    });
+    let (res, buf) = run(&driver, late);
+    assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+    assert_eq!(buf.len(), 8, "the buffer comes back");
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(50) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    run(&driver, Op::write(&driver, &w, "ready")).0.unwrap();
+    let timely = driver.with_link_timeout(Duration::from_secs(60), || {
+        Op::read(&driver, &r, vec![0u8; 8])
+    });
+    let (res, buf) = run(&driver, timely);
+    assert_eq!(&buf[..res.unwrap()], b"ready");
+    assert_eq!(
+        driver.in_flight(),
+        0,
+        "the unfired timeout went with its op"
+    );
+}
+
+#[test]
+fn linked_pairs_are_never_split_on_a_tiny_ring() {
+    let _g = serial();
+    let driver = Driver::builder().entries(8).build().unwrap();
+    let (r, _w) = pipe();
+    let r = SharedFd::new(r);
+    let ops: Vec<_> = (0..500)
+        .map(|_| {
+            driver.with_link_timeout(Duration::from_millis(20), || {
+                Op::read(&driver, &r, vec![0u8; 1])
+            })
+        })
+        .collect();
+    for op in ops {
+        let (res, _) = run(&driver, op);
+        assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+    }
+    assert_eq!(driver.in_flight(), 0);
+}

@@ -361,14 +361,23 @@ impl TcpStream {
     ///
     /// `TimedOut` after `timeout`, or what [`connect`](TcpStream::connect) reports.
     pub async fn connect_timeout(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        crate::time::timeout(timeout, Self::connect(addr))
-            .await
-            .map_err(|_| {
-                io::Error::new(
+        let connect = async {
+            let driver = driver()?;
+            let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
+            // A linked timeout: the kernel itself cancels the connect when time runs out.
+            let op = driver.with_link_timeout(timeout, || Op::connect(&driver, &fd, addr));
+            match op.await {
+                Ok(()) => Ok(TcpStream { fd }),
+                Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("connect to {addr} timed out after {timeout:?}"),
-                )
-            })?
+                    format!("timed out after {timeout:?}"),
+                )),
+                Err(e) => Err(e),
+            }
+        };
+        connect
+            .await
+            .map_err(|e| named(format!("connect to {addr}"), e))
     }
 
     /// Resolves `host` (`"example.org:80"`, `"[::1]:8080"`, ...) on the blocking pool,
