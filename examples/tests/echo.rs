@@ -203,7 +203,7 @@ impl Drop for Server {
 
 #[test]
 fn half_close_gets_everything_echoed_then_the_server_closes() {
-    half_close_round_trip(&["--buffer-size", "1000"]);
+    half_close_round_trip(&["--buffer-size", "1000", "--recv", "owned"]);
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn a_peer_reset_is_logged_and_the_server_carries_on() {
 #[test]
 fn many_concurrent_connections_are_served_by_every_worker() {
     raise_fd_limit(5000);
-    many_connections(&["--workers", "2"]);
+    many_connections(&["--workers", "2", "--recv", "owned"]);
 }
 
 #[test]

@@ -29,8 +29,8 @@ usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
   --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
   --buffer-size BYTES  per-connection buffer (default 4096)
   --workers N          worker threads, one ring and listener each (default: all cores)
-  --recv MODE          owned: a buffer per connection (default); buffer-ring: a shared
-                       pool per worker, no buffer held by idle connections
+  --recv MODE          buffer-ring (default): a shared pool per worker, no buffer held
+                       by idle connections; owned: a buffer per connection
   --pool-buffers N     buffers in each worker's pool with --recv buffer-ring (default
                        512, a power of two): size it to data in flight, not connections";
 
@@ -46,7 +46,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
         buffer_size: 4096,
         workers: std::thread::available_parallelism().map_or(1, usize::from),
-        recv: RecvMode::Owned,
+        recv: RecvMode::BufferRing { entries: 512 },
     };
     let mut pool_buffers = None;
     let mut it = std::env::args().skip(1);
