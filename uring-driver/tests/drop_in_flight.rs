@@ -350,3 +350,66 @@ fn dropped_poll_add_frees_its_slot() {
         assert_eq!(open_fds(), fds, "{race:?}: no fd leaked");
     }
 }
+
+#[test]
+fn every_other_op_kind_dropped_in_flight_frees_its_slot_and_fds() {
+    use std::ffi::CString;
+
+    use uring_driver::FixedBufPool;
+    use uring_driver::op::SendZcOp;
+
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("uring-driver-drop-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let c = |name: &str| CString::new(dir.join(name).to_str().unwrap()).unwrap();
+    std::fs::write(dir.join("file"), b"data").unwrap();
+    let fds = open_fds();
+    {
+        let driver = Driver::new().unwrap();
+        let file = SharedFd::new(std::fs::File::open(dir.join("file")).unwrap().into());
+        let (a, b) = UnixStream::pair().unwrap();
+        let (a, b) = (SharedFd::new(a.into()), SharedFd::new(b.into()));
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp_addr = udp.local_addr().unwrap();
+        let udp = SharedFd::new(udp.into());
+        let pool = FixedBufPool::new(&driver, 1, 64).unwrap();
+        let (pipe_r, pipe_w) = pipe();
+        let pipe_w = SharedFd::new(pipe_w);
+        let (canary, canary_dropped) = Canary::new(32);
+        // Each op is created, submitted, and dropped at once, whatever state it is in.
+        drop(Op::nop(&driver));
+        drop(Op::close(
+            &driver,
+            std::fs::File::open(dir.join("file")).unwrap().into(),
+        ));
+        drop(Op::fsync(&driver, &file, false));
+        drop(Op::statx_fd(&driver, &file));
+        drop(Op::statx_path(&driver, c("file")));
+        drop(Op::mkdirat(&driver, c("made"), 0o700));
+        drop(Op::renameat(&driver, c("file"), c("renamed")));
+        drop(Op::unlinkat(&driver, c("missing"), false));
+        drop(Op::shutdown(&driver, &a, std::net::Shutdown::Write));
+        drop(Op::send_to(&driver, &udp, b"dgram".to_vec(), udp_addr));
+        drop(Op::writev(&driver, &b, vec![b"x".to_vec(), b"y".to_vec()]));
+        drop(Op::write_fixed_at(
+            &driver,
+            &pipe_w,
+            pool.try_get().unwrap(),
+            u64::MAX,
+        ));
+        drop(Op::write(&driver, &pipe_w, canary));
+        drop(SendZcOp::send_zc(&driver, &b, b"zc".to_vec(), 0));
+        driver.submit().unwrap();
+        drain(&driver);
+        assert_eq!(driver.slots(), 0, "every slot freed");
+        assert!(
+            canary_dropped.get(),
+            "the buffer was freed after its final CQE"
+        );
+        assert_eq!(pool.available(), 1, "the fixed buffer went back");
+        drop((pipe_r, pipe_w, a, b, udp, file, pool, driver));
+    }
+    assert_eq!(open_fds(), fds, "no fd leaked");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
