@@ -468,6 +468,28 @@ impl Handle {
         inner.ring.submitter().unregister_buffers()
     }
 
+    /// Registers an empty (sparse) file table of `capacity` slots.
+    pub(crate) fn register_files_sparse(&self, capacity: u32) -> io::Result<()> {
+        self.inner
+            .borrow()
+            .ring
+            .submitter()
+            .register_files_sparse(capacity)
+    }
+
+    /// Sets file-table slots from `offset` on (`-1` clears a slot).
+    pub(crate) fn update_files(&self, offset: u32, fds: &[std::os::fd::RawFd]) -> io::Result<()> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::other("driver busy"))?;
+        inner
+            .ring
+            .submitter()
+            .register_files_update(offset, fds)
+            .map(drop)
+    }
+
     /// Unregisters a provided-buffer ring.
     pub(crate) fn unregister_buf_ring(&self, group: u16) -> io::Result<()> {
         let inner = self

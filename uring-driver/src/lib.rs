@@ -31,10 +31,12 @@
 pub mod buf;
 mod driver;
 mod fd;
+mod file_table;
 pub mod op;
 pub mod socket;
 
 pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
 pub use driver::{Builder, Driver, Features, Handle, TaskrunMode};
 pub use fd::SharedFd;
+pub use file_table::{FileTable, RegisteredFd};
 pub use op::{MultishotOp, Op};
