@@ -146,3 +146,25 @@ fn open_options_and_their_errors() {
         fs::remove_file(&path).await.unwrap();
     });
 }
+
+#[test]
+fn path_operation_errors_name_the_operation_and_path() {
+    let dir = temp("errors");
+    let _ = std::fs::remove_dir_all(&dir);
+    run(async {
+        fs::create_dir(&dir).await.unwrap();
+        let again = fs::create_dir(&dir).await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::AlreadyExists);
+        assert!(again.to_string().starts_with("create_dir "), "{again}");
+        let missing = dir.join("missing");
+        let err = fs::rename(&missing, dir.join("x")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().starts_with("rename "), "{err}");
+        let err = fs::remove_file(&missing).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains("missing"), "{err}");
+        let err = fs::create_dir(missing.join("deeper")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "missing parent");
+        fs::remove_dir(&dir).await.unwrap();
+    });
+}

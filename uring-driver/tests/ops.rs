@@ -541,3 +541,37 @@ fn linked_pairs_are_never_split_on_a_tiny_ring() {
     }
     assert_eq!(driver.in_flight(), 0);
 }
+
+#[test]
+fn vectored_and_message_ops_report_errors_with_their_buffers() {
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    // readv on a write-only pipe end, writev on a read-only one: EBADF, buffers back.
+    let (r, w) = pipe();
+    let (r, w) = (SharedFd::new(r), SharedFd::new(w));
+    let (res, bufs) = run(
+        &driver,
+        Op::readv(&driver, &w, vec![vec![0u8; 4], vec![0u8; 4]]),
+    );
+    assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::EBADF));
+    assert_eq!(bufs.len(), 2);
+    let (res, bufs) = run(&driver, Op::writev(&driver, &r, vec!["a", "b"]));
+    assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::EBADF));
+    assert_eq!(bufs, ["a", "b"]);
+    // sendmsg to a closed UDP port, then recvmsg reports the refusal.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let closed = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap()
+    };
+    socket.connect(closed).unwrap();
+    let socket = SharedFd::new(socket.into());
+    let (res, _) = run(
+        &driver,
+        Op::send_to(&driver, &socket, b"x".to_vec(), closed),
+    );
+    res.unwrap();
+    let (res, buf) = run(&driver, Op::recv_from(&driver, &socket, vec![0u8; 4]));
+    assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECONNREFUSED));
+    assert_eq!(buf.len(), 4);
+}
