@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+pub mod load;
+
 /// Runs per runtime; the median is reported.
 pub const REPEATS: usize = 5;
 

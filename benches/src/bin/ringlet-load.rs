@@ -1,0 +1,162 @@
+//! Echo load generator on ringlet: N connections, each sending messages of S bytes and
+//! reading the echo back (D messages in flight per connection), for a fixed time after a
+//! warm-up. Every byte is checked. Prints one line of `key=value` results:
+//!
+//! ```text
+//! ringlet-load --addr 127.0.0.1:7878 --connections 50 --size 64 [--depth 1]
+//!              [--duration 3] [--warmup 1]
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use ringlet::net::TcpStream;
+use ringlet_benches::load::{Histogram, Stats, pattern_byte};
+
+struct Args {
+    addr: SocketAddr,
+    connections: usize,
+    size: usize,
+    depth: usize,
+    duration: Duration,
+    warmup: Duration,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        addr: "127.0.0.1:7878".parse().unwrap(),
+        connections: 50,
+        size: 64,
+        depth: 1,
+        duration: Duration::from_secs(3),
+        warmup: Duration::from_secs(1),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().ok_or(format!("{flag} needs a value"))?;
+        let num = |v: &str| v.parse::<f64>().map_err(|e| format!("{flag} {v:?}: {e}"));
+        match flag.as_str() {
+            "--addr" => a.addr = v.parse().map_err(|e| format!("--addr {v:?}: {e}"))?,
+            "--connections" => a.connections = num(&v)? as usize,
+            "--size" => a.size = num(&v)? as usize,
+            "--depth" => a.depth = (num(&v)? as usize).max(1),
+            "--duration" => a.duration = Duration::from_secs_f64(num(&v)?),
+            "--warmup" => a.warmup = Duration::from_secs_f64(num(&v)?),
+            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    }
+    if a.size == 0 || a.connections == 0 {
+        return Err("--size and --connections must be positive".into());
+    }
+    Ok(a)
+}
+
+/// Runs one connection: `depth` messages in flight, verified byte by byte. Counts and
+/// times round trips once `measure_from` has passed, until `end`.
+async fn connection(
+    id: usize,
+    args: Rc<Args>,
+    measure_from: Instant,
+    end: Instant,
+    stats: Rc<RefCell<Stats>>,
+) {
+    let stream = match TcpStream::connect(args.addr).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ringlet-load: {e}");
+            stats.borrow_mut().errors += 1;
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (size, depth) = (args.size, args.depth);
+    let batch = size * depth;
+    let mut seq = (id as u64) << 40;
+    let mut out = Vec::with_capacity(batch);
+    let mut back = vec![0u8; batch];
+    while Instant::now() < end {
+        out.clear();
+        let first = seq;
+        out.extend((0..batch).map(|i| pattern_byte(first, i)));
+        seq += 1;
+        let started = Instant::now();
+        let (r, o) = stream.write_all(out).await;
+        out = o;
+        let (r2, b) = stream.read_exact(back).await;
+        back = b;
+        if r.is_err() || r2.is_err() {
+            stats.borrow_mut().errors += 1;
+            return;
+        }
+        if back
+            .iter()
+            .enumerate()
+            .any(|(i, &byte)| byte != pattern_byte(first, i))
+        {
+            eprintln!("ringlet-load: connection {id}: the echo differs from what was sent");
+            stats.borrow_mut().corrupt += 1;
+            return;
+        }
+        if started >= measure_from {
+            let mut s = stats.borrow_mut();
+            s.messages += depth as u64;
+            s.latency.record(started.elapsed() / depth as u32);
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => Rc::new(a),
+        Err(e) => {
+            eprintln!("ringlet-load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match ringlet::Runtime::builder().workers(1).build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ringlet-load: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stats = Rc::new(RefCell::new(Stats {
+        messages: 0,
+        errors: 0,
+        corrupt: 0,
+        latency: Histogram::new(),
+    }));
+    let measured = Rc::new(Cell::new(Duration::ZERO));
+    {
+        let (args, stats, measured) = (args.clone(), stats.clone(), measured.clone());
+        rt.block_on(async move {
+            let start = Instant::now();
+            let measure_from = start + args.warmup;
+            let end = measure_from + args.duration;
+            let conns = (0..args.connections)
+                .map(|id| connection(id, args.clone(), measure_from, end, stats.clone()));
+            ringlet::task::gather(conns).await;
+            measured.set(Instant::now().saturating_duration_since(measure_from));
+        });
+    }
+    let s = stats.borrow();
+    let secs = measured.get().as_secs_f64().max(1e-9);
+    println!(
+        "messages_per_sec={:.0} mb_per_sec={:.2} p50_us={:.1} p99_us={:.1} p999_us={:.1} errors={} corrupt={}",
+        s.messages as f64 / secs,
+        s.messages as f64 * args.size as f64 * 2.0 / secs / 1e6,
+        s.latency.quantile(0.50).as_secs_f64() * 1e6,
+        s.latency.quantile(0.99).as_secs_f64() * 1e6,
+        s.latency.quantile(0.999).as_secs_f64() * 1e6,
+        s.errors,
+        s.corrupt,
+    );
+    if s.corrupt > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
