@@ -70,6 +70,8 @@ pub async fn serve_until(
     let open = Rc::new(Cell::new(0usize));
     let closed = Rc::new(Notify::new());
     let serve_one = |stream: TcpStream, peer| {
+        // Echo replies are small and latency-bound: send them at once (no Nagle delay).
+        let _ = stream.set_nodelay(true);
         open.set(open.get() + 1);
         let (open, closed, pool) = (open.clone(), closed.clone(), pool.clone());
         drop(ringlet::spawn(async move {
