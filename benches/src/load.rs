@@ -93,6 +93,8 @@ impl Histogram {
 pub struct Stats {
     /// Messages echoed and verified during the measured window.
     pub messages: u64,
+    /// Messages echoed and verified over the whole run, warm-up included.
+    pub total: u64,
     /// Connections that failed (connect, read or write error).
     pub errors: u64,
     /// Connections whose echo differed from what was sent.

@@ -4,8 +4,15 @@
 //!
 //! ```text
 //! ringlet-load --addr 127.0.0.1:7878 --connections 50 --size 64 [--depth 1]
-//!              [--duration 3] [--warmup 1]
+//!              [--duration 3] [--warmup 1] [--rate MSGS_PER_SEC]
 //! ```
+//!
+//! Without `--rate` every connection sends its next message as soon as the echo of the
+//! previous one is back (closed loop, the server's maximum). With `--rate` the offered
+//! load is fixed: each connection sends on a schedule of `rate / connections` messages
+//! per second (a late message is sent at once, the schedule is not stretched).
+//! `total_messages` counts the warm-up too, and `cpu_secs` is this process's own CPU
+//! time (user + system), so a run can show whether the generator was the bottleneck.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -23,6 +30,7 @@ struct Args {
     depth: usize,
     duration: Duration,
     warmup: Duration,
+    rate: Option<f64>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +41,7 @@ fn parse() -> Result<Args, String> {
         depth: 1,
         duration: Duration::from_secs(3),
         warmup: Duration::from_secs(1),
+        rate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,6 +54,7 @@ fn parse() -> Result<Args, String> {
             "--depth" => a.depth = (num(&v)? as usize).max(1),
             "--duration" => a.duration = Duration::from_secs_f64(num(&v)?),
             "--warmup" => a.warmup = Duration::from_secs_f64(num(&v)?),
+            "--rate" => a.rate = Some(num(&v)?).filter(|r| *r > 0.0),
             _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
@@ -77,7 +87,19 @@ async fn connection(
     let mut seq = (id as u64) << 40;
     let mut out = Vec::with_capacity(batch);
     let mut back = vec![0u8; batch];
+    // With a fixed rate: one batch every `period`, connections staggered over a period.
+    let period = args
+        .rate
+        .map(|r| Duration::from_secs_f64(depth as f64 * args.connections as f64 / r));
+    let mut next =
+        Instant::now() + period.map_or(Duration::ZERO, |p| p * id as u32 / args.connections as u32);
     while Instant::now() < end {
+        if let Some(p) = period {
+            if next > Instant::now() {
+                ringlet::time::sleep_until(next).await;
+            }
+            next += p;
+        }
         out.clear();
         let first = seq;
         out.extend((0..batch).map(|i| pattern_byte(first, i)));
@@ -100,12 +122,25 @@ async fn connection(
             stats.borrow_mut().corrupt += 1;
             return;
         }
+        stats.borrow_mut().total += depth as u64;
         if started >= measure_from {
             let mut s = stats.borrow_mut();
             s.messages += depth as u64;
             s.latency.record(started.elapsed() / depth as u32);
         }
     }
+}
+
+/// User + system CPU time of this process so far.
+fn own_cpu_secs() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a live, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(ru.ru_utime) + secs(ru.ru_stime)
 }
 
 fn main() -> ExitCode {
@@ -125,6 +160,7 @@ fn main() -> ExitCode {
     };
     let stats = Rc::new(RefCell::new(Stats {
         messages: 0,
+        total: 0,
         errors: 0,
         corrupt: 0,
         latency: Histogram::new(),
@@ -145,7 +181,7 @@ fn main() -> ExitCode {
     let s = stats.borrow();
     let secs = measured.get().as_secs_f64().max(1e-9);
     println!(
-        "messages_per_sec={:.0} mb_per_sec={:.2} p50_us={:.1} p99_us={:.1} p999_us={:.1} errors={} corrupt={}",
+        "messages_per_sec={:.0} mb_per_sec={:.2} p50_us={:.1} p99_us={:.1} p999_us={:.1} errors={} corrupt={} total_messages={} cpu_secs={:.3}",
         s.messages as f64 / secs,
         s.messages as f64 * args.size as f64 * 2.0 / secs / 1e6,
         s.latency.quantile(0.50).as_secs_f64() * 1e6,
@@ -153,6 +189,8 @@ fn main() -> ExitCode {
         s.latency.quantile(0.999).as_secs_f64() * 1e6,
         s.errors,
         s.corrupt,
+        s.total,
+        own_cpu_secs(),
     );
     if s.corrupt > 0 {
         ExitCode::FAILURE
