@@ -25,6 +25,9 @@ trait Runtime {
     fn mpsc_local(n: u64) -> Duration;
     /// Send `n` messages through a bounded (1024) channel from one worker to another.
     fn mpsc_cross_worker(n: u64) -> Duration;
+    /// `n` round trips between two tasks on one worker: a message out on one bounded
+    /// channel, its reply back on another.
+    fn channel_round_trip(n: u64) -> Duration;
 }
 
 struct Ringlet;
@@ -73,6 +76,27 @@ impl Runtime for Ringlet {
             producer.await.unwrap();
             assert_eq!(sum, n * (n - 1) / 2);
             start.elapsed()
+        })
+    }
+
+    fn channel_round_trip(n: u64) -> Duration {
+        one_worker().block_on(async move {
+            let (ping, mut pings) = ringlet::sync::mpsc::channel::<u64>(1);
+            let (pong, mut pongs) = ringlet::sync::mpsc::channel::<u64>(1);
+            let echo = ringlet::spawn(async move {
+                while let Some(i) = pings.recv().await {
+                    pong.send(i + 1).await.unwrap();
+                }
+            });
+            let start = Instant::now();
+            for i in 0..n {
+                ping.send(i).await.unwrap();
+                assert_eq!(pongs.recv().await, Some(i + 1));
+            }
+            let elapsed = start.elapsed();
+            drop(ping);
+            echo.await.unwrap();
+            elapsed
         })
     }
 
@@ -148,6 +172,27 @@ impl Runtime for Tokio {
         })
     }
 
+    fn channel_round_trip(n: u64) -> Duration {
+        current_thread().block_on(async move {
+            let (ping, mut pings) = tokio::sync::mpsc::channel::<u64>(1);
+            let (pong, mut pongs) = tokio::sync::mpsc::channel::<u64>(1);
+            let echo = tokio::spawn(async move {
+                while let Some(i) = pings.recv().await {
+                    pong.send(i + 1).await.unwrap();
+                }
+            });
+            let start = Instant::now();
+            for i in 0..n {
+                ping.send(i).await.unwrap();
+                assert_eq!(pongs.recv().await, Some(i + 1));
+            }
+            let elapsed = start.elapsed();
+            drop(ping);
+            echo.await.unwrap();
+            elapsed
+        })
+    }
+
     fn mpsc_cross_worker(n: u64) -> Duration {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -197,6 +242,12 @@ fn main() {
         MESSAGES / scale,
         Ringlet::mpsc_local,
         Tokio::mpsc_local,
+    );
+    compare(
+        "channel round trip, local",
+        MESSAGES / scale,
+        Ringlet::channel_round_trip,
+        Tokio::channel_round_trip,
     );
     compare(
         "mpsc cross-worker, per msg",

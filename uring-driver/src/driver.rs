@@ -45,6 +45,9 @@ pub struct Features {
     /// Whether waits take a timeout directly (`IORING_FEAT_EXT_ARG`, Linux 5.11+); without
     /// it, a timeout SQE bounds the wait.
     pub ext_arg: bool,
+    /// Whether waits can coalesce completions (`IORING_FEAT_MIN_TIMEOUT`, Linux 6.12+);
+    /// see [`Builder::coalesce_completions`].
+    pub min_timeout: bool,
     /// Submission queue entries.
     pub sq_entries: u32,
     /// Completion queue entries.
@@ -56,6 +59,15 @@ pub struct Features {
 pub struct Builder {
     entries: u32,
     defer_taskrun: bool,
+    coalesce: Option<Coalesce>,
+}
+
+/// Completion coalescing of blocking waits: wait for `batch` completions, but no longer
+/// than `max_delay` past the first.
+#[derive(Clone, Copy, Debug)]
+struct Coalesce {
+    batch: u32,
+    max_delay_us: u32,
 }
 
 impl Default for Builder {
@@ -63,6 +75,7 @@ impl Default for Builder {
         Builder {
             entries: 256,
             defer_taskrun: true,
+            coalesce: None,
         }
     }
 }
@@ -79,6 +92,24 @@ impl Builder {
     /// cooperative task running; useful to exercise that mode.
     pub fn defer_taskrun(mut self, on: bool) -> Self {
         self.defer_taskrun = on;
+        self
+    }
+
+    /// Coalesces completions when the ring waits (default: off). A blocking wait returns
+    /// once `batch` completions are ready, or once `max_delay` has passed and at least one
+    /// is: fewer wake-ups under moderate load, for up to `max_delay` of added latency. A
+    /// wait bounded by a shorter timeout (the next timer) is not coalesced, so timers keep
+    /// their precision.
+    ///
+    /// Needs `IORING_FEAT_MIN_TIMEOUT` (Linux 6.12); on older kernels waits are not
+    /// coalesced, and [`Features::min_timeout`] says so. `batch` 0 or 1, or a zero delay,
+    /// turns coalescing off.
+    pub fn coalesce_completions(mut self, batch: u32, max_delay: Duration) -> Self {
+        let max_delay_us = u32::try_from(max_delay.as_micros()).unwrap_or(u32::MAX);
+        self.coalesce = (batch > 1 && max_delay_us > 0).then_some(Coalesce {
+            batch,
+            max_delay_us,
+        });
         self
     }
 
@@ -115,7 +146,7 @@ impl Builder {
                 TaskrunMode::Default => {}
             }
             match builder.build(self.entries) {
-                Ok(ring) => return Driver::from_ring(ring, mode),
+                Ok(ring) => return Driver::from_ring(ring, mode, self.coalesce),
                 // EINVAL: this kernel does not know a flag; try the next mode.
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
                 Err(e) => return Err(setup_error(e)),
@@ -207,6 +238,8 @@ struct Inner {
     /// The timespec of the wait-bounding timeout SQE on kernels without EXT_ARG. The kernel
     /// copies it while the SQE is submitted; it lives here so it outlives that.
     park_timespec: Box<types::Timespec>,
+    /// Coalescing of blocking waits, when configured and supported.
+    coalesce: Option<Coalesce>,
 }
 
 impl Driver {
@@ -224,7 +257,11 @@ impl Driver {
         Builder::default()
     }
 
-    fn from_ring(ring: IoUring, taskrun: TaskrunMode) -> io::Result<Driver> {
+    fn from_ring(
+        ring: IoUring,
+        taskrun: TaskrunMode,
+        coalesce: Option<Coalesce>,
+    ) -> io::Result<Driver> {
         let params = ring.params();
         if !params.is_feature_nodrop() {
             return Err(io::Error::new(
@@ -236,6 +273,7 @@ impl Driver {
         let features = Features {
             taskrun,
             ext_arg: params.is_feature_ext_arg(),
+            min_timeout: params.is_feature_min_timeout(),
             sq_entries: params.sq_entries(),
             cq_entries: params.cq_entries(),
         };
@@ -257,6 +295,7 @@ impl Driver {
             link_timespecs: Vec::new(),
             graveyard: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
+            coalesce: coalesce.filter(|_| features.min_timeout && features.ext_arg),
         };
         Ok(Driver {
             handle: Handle {
@@ -761,7 +800,26 @@ impl Inner {
     }
 
     fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
+        let coalesce = self.coalesce.filter(|c| {
+            want > 0 && timeout.is_none_or(|t| t.as_micros() >= u128::from(c.max_delay_us))
+        });
         let result = match timeout {
+            _ if let Some(c) = coalesce => {
+                // The kernel returns at `batch` completions, or after the min wait with at
+                // least one; `timeout`, if any, still bounds the whole wait.
+                let ts = timeout.map(types::Timespec::from);
+                let args = types::SubmitArgs::new().min_wait_usec(c.max_delay_us);
+                match &ts {
+                    Some(ts) => self
+                        .ring
+                        .submitter()
+                        .submit_with_args(c.batch as usize, &args.timespec(ts)),
+                    None => self
+                        .ring
+                        .submitter()
+                        .submit_with_args(c.batch as usize, &args),
+                }
+            }
             Some(timeout) if want > 0 && self.features.ext_arg => {
                 let ts = types::Timespec::from(timeout);
                 let args = types::SubmitArgs::new().timespec(&ts);

@@ -575,3 +575,66 @@ fn vectored_and_message_ops_report_errors_with_their_buffers() {
     assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECONNREFUSED));
     assert_eq!(buf.len(), 4);
 }
+
+#[test]
+fn coalesced_waits_batch_completions_but_keep_short_timeouts() {
+    let _g = serial();
+    let delay = Duration::from_millis(300);
+    let driver = Driver::builder()
+        .coalesce_completions(8, delay)
+        .build()
+        .unwrap();
+    if !driver.features().min_timeout {
+        eprintln!("kernel without IORING_FEAT_MIN_TIMEOUT: waits are not coalesced");
+        return;
+    }
+    let (r, w) = pipe();
+    let r = SharedFd::new(r);
+    let mut w = std::fs::File::from(w);
+
+    // One completion 10 ms into the wait: the wait holds on for more, up to `delay`.
+    let mut read = Op::read(&driver, &r, vec![0u8; 8]);
+    let start = Instant::now();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        w.write_all(b"x").unwrap();
+        w
+    });
+    while common::poll_once(&mut read).is_pending() {
+        driver.park(None).unwrap();
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited >= delay - Duration::from_millis(50),
+        "not coalesced: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(3), "held too long: {waited:?}");
+    let mut w = writer.join().unwrap();
+
+    // A full batch returns at once.
+    let nops: Vec<_> = (0..8).map(|_| Op::nop(&driver)).collect();
+    let start = Instant::now();
+    driver.park(None).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    for nop in nops {
+        run(&driver, nop).unwrap();
+    }
+
+    // A timeout shorter than the delay (a timer due soon) is kept.
+    let mut read = Op::read(&driver, &r, vec![0u8; 8]);
+    let start = Instant::now();
+    driver.park(Some(Duration::from_millis(20))).unwrap();
+    let waited = start.elapsed();
+    assert!(
+        waited < Duration::from_millis(200),
+        "timer delayed: {waited:?}"
+    );
+    assert!(common::poll_once(&mut read).is_pending());
+    w.write_all(b"y").unwrap();
+    let (res, buf) = run(&driver, read);
+    assert_eq!((res.unwrap(), buf[0]), (1, b'y'));
+}

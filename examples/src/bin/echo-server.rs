@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
+//!             [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
 //! ```
 //!
 //! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
@@ -24,7 +25,7 @@ const GRACE: Duration = Duration::from_secs(10);
 
 const USAGE: &str = "\
 usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
-                   [--recv owned|buffer-ring] [--pool-buffers N]
+                   [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
 
   --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
   --buffer-size BYTES  per-connection buffer (default 4096)
@@ -32,13 +33,17 @@ usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
   --recv MODE          buffer-ring (default): a shared pool per worker, no buffer held
                        by idle connections; owned: a buffer per connection
   --pool-buffers N     buffers in each worker's pool with --recv buffer-ring (default
-                       512, a power of two): size it to data in flight, not connections";
+                       512, a power of two): size it to data in flight, not connections
+  --coalesce-us MICROS when idle, wake for 32 completions or MICROS after the first
+                       (default 0: off): less CPU per message under moderate load, up to
+                       MICROS more latency (Linux 6.12+)";
 
 struct Args {
     addr: SocketAddr,
     buffer_size: usize,
     workers: usize,
     recv: RecvMode,
+    coalesce: Duration,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -47,6 +52,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         buffer_size: 4096,
         workers: std::thread::available_parallelism().map_or(1, usize::from),
         recv: RecvMode::BufferRing { entries: 512 },
+        coalesce: Duration::ZERO,
     };
     let mut pool_buffers = None;
     let mut it = std::env::args().skip(1);
@@ -101,6 +107,13 @@ fn parse_args() -> Result<Option<Args>, String> {
                 };
                 pool_buffers = Some(entries);
             }
+            "--coalesce-us" => {
+                let v = value("--coalesce-us")?;
+                args.coalesce = match v.parse::<u64>() {
+                    Ok(n) if n <= 1_000_000 => Duration::from_micros(n),
+                    _ => return Err(format!("--coalesce-us {v:?} is not 0 to 1000000")),
+                };
+            }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -123,7 +136,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match ringlet::Runtime::builder().workers(args.workers).build() {
+    let runtime = ringlet::Runtime::builder()
+        .workers(args.workers)
+        .coalesce_completions(32, args.coalesce)
+        .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("echo-server: cannot start the runtime: {e}");

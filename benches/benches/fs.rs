@@ -1,0 +1,198 @@
+//! File micro-benchmark, ringlet against tokio: random 4 KiB reads from a 1 GiB file at
+//! queue depth 1 and 32, one worker (ringlet) against the current-thread runtime and its
+//! blocking pool (tokio).
+//!
+//! ```sh
+//! cargo bench -p ringlet-benches --bench fs
+//! ```
+//!
+//! The file is written once to the target directory and then read from the page cache:
+//! the figures are the cost of each runtime's file path (an `IORING_OP_READ` against a
+//! thread-pool hop per read), not of the disk. tokio is measured two ways: its
+//! `tokio::fs::File` (`seek` then `read_exact`, as the API offers no positioned read) and
+//! `spawn_blocking` around a positioned `read_exact_at`, which is what tokio::fs does
+//! internally per call, minus the seek. Ratios are tokio time / ringlet time.
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use ringlet_benches::{REPEATS, compare, full_run};
+
+const BLOCK: usize = 4096;
+
+/// The file's size: 1 GiB for the benchmark, 64 MiB for the quick check.
+fn file_size() -> u64 {
+    if full_run() { 1 << 30 } else { 64 << 20 }
+}
+
+/// The test file, written on first use (or reused if it already has the right size).
+fn path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        let path = target.join(format!("bench-fs-{}M.bin", file_size() >> 20));
+        if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(file_size()) {
+            let file = std::fs::File::create(&path).expect("create the benchmark file");
+            let mut chunk = vec![0u8; 8 << 20];
+            for offset in (0..file_size()).step_by(chunk.len()) {
+                chunk
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, b)| *b = block_byte(offset + i as u64));
+                file.write_all_at(&chunk, offset)
+                    .expect("write the benchmark file");
+            }
+        }
+        path
+    })
+}
+
+/// The byte at `offset` of the file.
+fn block_byte(offset: u64) -> u8 {
+    ((offset / BLOCK as u64).wrapping_mul(31) ^ (offset % 251)) as u8
+}
+
+/// The offset of read `i` of reader `reader`: random, block-aligned, reproducible.
+fn offset(reader: u64, i: u64) -> u64 {
+    let mut x = (reader << 32 | i).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x % (file_size() / BLOCK as u64)) * BLOCK as u64
+}
+
+/// Checks a block that was read (its first and last byte), so no read can be skipped.
+fn check(buf: &[u8], offset: u64) {
+    assert_eq!(buf[0], block_byte(offset));
+    assert_eq!(buf[BLOCK - 1], block_byte(offset + BLOCK as u64 - 1));
+}
+
+/// `reads` random reads spread over `depth` concurrent readers, on ringlet.
+fn ringlet_reads(reads: u64, depth: u64) -> Duration {
+    let rt = ringlet::Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async move {
+        let file = Rc::new(ringlet::fs::File::open(path()).await.unwrap());
+        let start = Instant::now();
+        let readers = (0..depth).map(|r| {
+            let file = file.clone();
+            async move {
+                let mut buf = vec![0u8; BLOCK];
+                for i in 0..reads / depth {
+                    let off = offset(r, i);
+                    let (res, b) = file.read_exact_at(buf, off).await;
+                    res.unwrap();
+                    check(&b, off);
+                    buf = b;
+                }
+            }
+        });
+        ringlet::task::gather(readers).await;
+        start.elapsed()
+    })
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// The same reads through `tokio::fs::File`: each reader its own handle, seek + read.
+fn tokio_fs_reads(reads: u64, depth: u64) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    tokio_rt().block_on(async move {
+        let mut files = Vec::new();
+        for _ in 0..depth {
+            files.push(tokio::fs::File::open(path()).await.unwrap());
+        }
+        let start = Instant::now();
+        let readers: Vec<_> = files
+            .into_iter()
+            .zip(0..)
+            .map(|(mut file, r)| {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; BLOCK];
+                    for i in 0..reads / depth {
+                        let off = offset(r, i);
+                        file.seek(std::io::SeekFrom::Start(off)).await.unwrap();
+                        file.read_exact(&mut buf).await.unwrap();
+                        check(&buf, off);
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// The same reads as positioned reads on tokio's blocking pool.
+fn tokio_pread_reads(reads: u64, depth: u64) -> Duration {
+    tokio_rt().block_on(async move {
+        let file = Arc::new(std::fs::File::open(path()).unwrap());
+        let start = Instant::now();
+        let readers: Vec<_> = (0..depth)
+            .map(|r| {
+                let file = file.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; BLOCK];
+                    for i in 0..reads / depth {
+                        let off = offset(r, i);
+                        let file = file.clone();
+                        buf = tokio::task::spawn_blocking(move || {
+                            file.read_exact_at(&mut buf, off).unwrap();
+                            buf
+                        })
+                        .await
+                        .unwrap();
+                        check(&buf, off);
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+fn main() {
+    let reads = if full_run() { 64_000 } else { 640 };
+    println!(
+        "median of {REPEATS} interleaved runs per runtime; {} MiB file (page cache), 4 KiB random reads",
+        file_size() >> 20
+    );
+    path();
+    compare(
+        "read QD1 vs tokio::fs",
+        reads,
+        |n| ringlet_reads(n, 1),
+        |n| tokio_fs_reads(n, 1),
+    );
+    compare(
+        "read QD1 vs spawn_blocking",
+        reads,
+        |n| ringlet_reads(n, 1),
+        |n| tokio_pread_reads(n, 1),
+    );
+    compare(
+        "read QD32 vs tokio::fs",
+        reads,
+        |n| ringlet_reads(n, 32),
+        |n| tokio_fs_reads(n, 32),
+    );
+    compare(
+        "read QD32 vs spawn_blocking",
+        reads,
+        |n| ringlet_reads(n, 32),
+        |n| tokio_pread_reads(n, 32),
+    );
+}
