@@ -108,6 +108,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pattern_splits_into_message_and_position_parts() {
+        // ringlet-load builds messages from this identity.
+        for seq in [0u64, 1, 7, 1 << 40, u64::MAX] {
+            for i in [0usize, 1, 63, 64, 4095, 70_000] {
+                assert_eq!(
+                    pattern_byte(seq, i),
+                    pattern_byte(seq, 0) ^ pattern_byte(0, i)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn quantiles_of_a_known_distribution() {
         let mut h = Histogram::new();
         for us in 1..=1000u64 {

@@ -591,16 +591,17 @@ fn report(
         w,
         "- CPU columns: share of one core used during the run by the server (all its threads) \
          and by the load generator; a server near 100% at one worker is the bottleneck, so \
-         the load generator is not.\n"
+         the load generator is not. Server CPU µs/msg: the server's CPU time over the run ÷ \
+         messages echoed (warm-up included): how much of a core each message costs.\n"
     )
     .unwrap();
     writeln!(w, "## Throughput and latency\n").unwrap();
     writeln!(
         w,
-        "| workers | size | conns | ringlet msgs/s | tokio ct msgs/s | tokio mt msgs/s | vs ct | vs mt | p99 µs r / ct / mt | server CPU r / ct / mt | load CPU r / ct / mt | errors |"
+        "| workers | size | conns | ringlet msgs/s | tokio ct msgs/s | tokio mt msgs/s | vs ct | vs mt | p99 µs r / ct / mt | server CPU r / ct / mt | server CPU µs/msg r / ct / mt | load CPU r / ct / mt | errors |"
     )
     .unwrap();
-    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
     for &workers in worker_counts {
         for &size in &cfg.sizes {
             for &c in &cfg.conns {
@@ -609,6 +610,7 @@ fn report(
                 let [r, ct, mt] = each(|s| s.rate);
                 let p99 = each(|s| s.p99);
                 let scpu = each(|s| s.server_cpu * 100.0);
+                let per_msg = each(|s| s.server_cpu_secs / s.total * 1e6);
                 let lcpu = each(|s| s.load_cpu * 100.0);
                 let errors: f64 = Server::ALL
                     .iter()
@@ -616,7 +618,7 @@ fn report(
                     .sum();
                 writeln!(
                     w,
-                    "| {workers} | {} | {c} | {r:.0} | {ct:.0} | {mt:.0} | {:.2}x | {:.2}x | {:.0} / {:.0} / {:.0} | {:.0}% / {:.0}% / {:.0}% | {:.0}% / {:.0}% / {:.0}% | {errors} |",
+                    "| {workers} | {} | {c} | {r:.0} | {ct:.0} | {mt:.0} | {:.2}x | {:.2}x | {:.0} / {:.0} / {:.0} | {:.0}% / {:.0}% / {:.0}% | {:.2} / {:.2} / {:.2} | {:.0}% / {:.0}% / {:.0}% | {errors} |",
                     size_name(size),
                     r / ct,
                     r / mt,
@@ -626,6 +628,9 @@ fn report(
                     scpu[0],
                     scpu[1],
                     scpu[2],
+                    per_msg[0],
+                    per_msg[1],
+                    per_msg[2],
                     lcpu[0],
                     lcpu[1],
                     lcpu[2],

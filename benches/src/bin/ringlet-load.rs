@@ -85,7 +85,12 @@ async fn connection(
     let (size, depth) = (args.size, args.depth);
     let batch = size * depth;
     let mut seq = (id as u64) << 40;
-    let mut out = Vec::with_capacity(batch);
+    // `pattern_byte(seq, i)` is `pattern_byte(seq, 0) ^ pattern_byte(0, i)`: one XOR per
+    // byte with a per-position table, which vectorizes; the echo is then checked against
+    // the sent bytes with one comparison. (Computing each byte apart cost the generator
+    // ~40% of its CPU at 4 KiB and made it the bottleneck.)
+    let positions: Vec<u8> = (0..batch).map(|i| pattern_byte(0, i)).collect();
+    let mut out = vec![0u8; batch];
     let mut back = vec![0u8; batch];
     // With a fixed rate: one batch every `period`, connections staggered over a period.
     let period = args
@@ -100,9 +105,11 @@ async fn connection(
             }
             next += p;
         }
-        out.clear();
         let first = seq;
-        out.extend((0..batch).map(|i| pattern_byte(first, i)));
+        let base = pattern_byte(first, 0);
+        for (byte, position) in out.iter_mut().zip(&positions) {
+            *byte = position ^ base;
+        }
         seq += 1;
         let started = Instant::now();
         let (r, o) = stream.write_all(out).await;
@@ -113,11 +120,7 @@ async fn connection(
             stats.borrow_mut().errors += 1;
             return;
         }
-        if back
-            .iter()
-            .enumerate()
-            .any(|(i, &byte)| byte != pattern_byte(first, i))
-        {
+        if back != out {
             eprintln!("ringlet-load: connection {id}: the echo differs from what was sent");
             stats.borrow_mut().corrupt += 1;
             return;
