@@ -59,12 +59,28 @@ pub(crate) fn named_buf<T, B>(
 /// assert!(err.to_string().starts_with("open \"/no/such/file\""));
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// The errno is looked for along the error's source chain, so errors that wrap an OS
+/// error (an op's name, `io_uring_setup`'s remedy) give it too.
 pub fn raw_os_error(e: &io::Error) -> Option<i32> {
-    e.raw_os_error().or_else(|| {
-        e.get_ref()
-            .and_then(|inner| inner.downcast_ref::<OpError>())
-            .and_then(|op| op.source.raw_os_error())
-    })
+    if let Some(errno) = e.raw_os_error() {
+        return Some(errno);
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|inner| inner as _);
+    while let Some(err) = next {
+        if let Some(errno) = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+            .or_else(|| {
+                err.downcast_ref::<OpError>()
+                    .and_then(|op| op.source.raw_os_error())
+            })
+        {
+            return Some(errno);
+        }
+        next = err.source();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -359,3 +359,50 @@ fn watch_shows_the_latest_value_and_reports_a_gone_sender() {
         assert!(rx.changed().await.is_err(), "then the sender is gone");
     });
 }
+
+#[test]
+fn a_task_panicking_while_holding_a_lock_releases_it_unpoisoned() {
+    run(async {
+        let m = Rc::new(Mutex::new(0));
+        let holder = {
+            let m = m.clone();
+            spawn(async move {
+                let mut guard = m.lock().await;
+                *guard += 1;
+                yield_now().await;
+                panic!("boom while holding the lock");
+            })
+        };
+        yield_now().await; // the holder takes the lock
+        let waiter = {
+            let m = m.clone();
+            spawn(async move { *m.lock().await += 10 })
+        };
+        let err = holder.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("boom while holding the lock"));
+        // Unwinding dropped the guard: the queued waiter gets the lock, and the value
+        // written before the panic stays (no poisoning, as with tokio's Mutex).
+        waiter.await.unwrap();
+        assert_eq!(*m.lock().await, 11);
+    });
+}
+
+#[test]
+fn a_task_panicking_while_holding_a_shared_lock_releases_it() {
+    let rt = ringlet::Runtime::builder().workers(2).build().unwrap();
+    let m = std::sync::Arc::new(ringlet::sync::shared::Mutex::new(0));
+    rt.block_on(async {
+        let holder = {
+            let m = m.clone();
+            ringlet::spawn_on(1, move || async move {
+                let mut guard = m.lock().await;
+                *guard += 1;
+                panic!("boom on worker 1");
+            })
+        };
+        let err = holder.await.unwrap_err();
+        assert!(err.is_panic());
+        *m.lock().await += 10;
+        assert_eq!(*m.lock().await, 11);
+    });
+}

@@ -179,7 +179,27 @@ fn setup_error(e: io::Error) -> io::Error {
         Some(libc::EINVAL) => "the kernel rejected every ring configuration ringlet tried",
         _ => "io_uring is unavailable",
     };
-    io::Error::new(e.kind(), format!("io_uring_setup failed: {e}; {remedy}"))
+    io::Error::new(e.kind(), SetupError { source: e, remedy })
+}
+
+/// Why `io_uring_setup` failed and what to do about it. Its source is the OS error, so the
+/// errno stays reachable (`std::error::Error::source`).
+#[derive(Debug)]
+struct SetupError {
+    source: io::Error,
+    remedy: &'static str,
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "io_uring_setup failed: {}; {}", self.source, self.remedy)
+    }
+}
+
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 /// Owner of one io_uring instance and its op table.

@@ -584,7 +584,10 @@ fn report(
     .unwrap();
     writeln!(
         w,
-        "- Ratios: ringlet msgs/s ÷ tokio msgs/s (above 1.00x: ringlet is faster)."
+        "- Ratios: ringlet msgs/s ÷ tokio msgs/s within each repetition (the runs of a \
+         repetition are back to back, so slow drift of the machine cancels), median over \
+         repetitions; above 1.00x ringlet is faster. The msgs/s columns are each server's \
+         own median, so their quotient can differ from the paired ratio."
     )
     .unwrap();
     writeln!(
@@ -608,6 +611,12 @@ fn report(
                 let k = |s| (workers, size, c, s);
                 let each = |f: fn(&Sample) -> f64| Server::ALL.map(|s| med(&k(s), f));
                 let [r, ct, mt] = each(|s| s.rate);
+                // Ratios pair the runs of one repetition (run back to back), so drift
+                // of the machine between repetitions cancels out.
+                let paired = |other: Server| {
+                    let (a, b) = (&samples[&k(Server::Ringlet)], &samples[&k(other)]);
+                    median(a.iter().zip(b).map(|(a, b)| a.rate / b.rate).collect())
+                };
                 let p99 = each(|s| s.p99);
                 let scpu = each(|s| s.server_cpu * 100.0);
                 let per_msg = each(|s| s.server_cpu_secs / s.total * 1e6);
@@ -620,8 +629,8 @@ fn report(
                     w,
                     "| {workers} | {} | {c} | {r:.0} | {ct:.0} | {mt:.0} | {:.2}x | {:.2}x | {:.0} / {:.0} / {:.0} | {:.0}% / {:.0}% / {:.0}% | {:.2} / {:.2} / {:.2} | {:.0}% / {:.0}% / {:.0}% | {errors} |",
                     size_name(size),
-                    r / ct,
-                    r / mt,
+                    paired(Server::TokioCurrent),
+                    paired(Server::TokioMulti),
                     p99[0],
                     p99[1],
                     p99[2],
