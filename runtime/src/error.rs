@@ -61,7 +61,7 @@ pub(crate) fn named_buf<T, B>(
 /// ```
 ///
 /// The errno is looked for along the error's source chain, so errors that wrap an OS
-/// error (an op's name, `io_uring_setup`'s remedy) give it too.
+/// error as their source (an op's name, `io_uring_setup`'s remedy) give it too.
 pub fn raw_os_error(e: &io::Error) -> Option<i32> {
     if let Some(errno) = e.raw_os_error() {
         return Some(errno);
@@ -71,10 +71,6 @@ pub fn raw_os_error(e: &io::Error) -> Option<i32> {
         if let Some(errno) = err
             .downcast_ref::<io::Error>()
             .and_then(io::Error::raw_os_error)
-            .or_else(|| {
-                err.downcast_ref::<OpError>()
-                    .and_then(|op| op.source.raw_os_error())
-            })
         {
             return Some(errno);
         }

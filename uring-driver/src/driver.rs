@@ -824,26 +824,20 @@ impl Inner {
             want > 0 && timeout.is_none_or(|t| t.as_micros() >= u128::from(c.max_delay_us))
         });
         let result = match timeout {
-            _ if let Some(c) = coalesce => {
-                // The kernel returns at `batch` completions, or after the min wait with at
-                // least one; `timeout`, if any, still bounds the whole wait.
-                let ts = timeout.map(types::Timespec::from);
-                let args = types::SubmitArgs::new().min_wait_usec(c.max_delay_us);
-                match &ts {
-                    Some(ts) => self
-                        .ring
-                        .submitter()
-                        .submit_with_args(c.batch as usize, &args.timespec(ts)),
-                    None => self
-                        .ring
-                        .submitter()
-                        .submit_with_args(c.batch as usize, &args),
+            _ if want > 0 && self.features.ext_arg && (timeout.is_some() || coalesce.is_some()) => {
+                // With coalescing the kernel returns at `batch` completions, or after the
+                // min wait with at least one; `timeout`, if any, bounds the whole wait.
+                let mut args = types::SubmitArgs::new();
+                let mut want = want;
+                if let Some(c) = coalesce {
+                    args = args.min_wait_usec(c.max_delay_us);
+                    want = c.batch;
                 }
-            }
-            Some(timeout) if want > 0 && self.features.ext_arg => {
-                let ts = types::Timespec::from(timeout);
-                let args = types::SubmitArgs::new().timespec(&ts);
-                self.ring.submitter().submit_with_args(want as usize, &args)
+                let submitter = self.ring.submitter();
+                match timeout.map(types::Timespec::from) {
+                    Some(ts) => submitter.submit_with_args(want as usize, &args.timespec(&ts)),
+                    None => submitter.submit_with_args(want as usize, &args),
+                }
             }
             _ => {
                 if let (Some(timeout), true) = (timeout, want > 0) {

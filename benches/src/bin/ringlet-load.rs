@@ -125,9 +125,9 @@ async fn connection(
             stats.borrow_mut().corrupt += 1;
             return;
         }
-        stats.borrow_mut().total += depth as u64;
+        let mut s = stats.borrow_mut();
+        s.total += depth as u64;
         if started >= measure_from {
-            let mut s = stats.borrow_mut();
             s.messages += depth as u64;
             s.latency.record(started.elapsed() / depth as u32);
         }
