@@ -260,6 +260,8 @@ struct Inner {
     park_timespec: Box<types::Timespec>,
     /// Coalescing of blocking waits, when configured and supported.
     coalesce: Option<Coalesce>,
+    /// Times the kernel reported completions waiting in its overflow list.
+    overflow_flushes: u64,
 }
 
 impl Driver {
@@ -316,6 +318,7 @@ impl Driver {
             graveyard: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
             coalesce: coalesce.filter(|_| features.min_timeout && features.ext_arg),
+            overflow_flushes: 0,
         };
         Ok(Driver {
             handle: Handle {
@@ -432,6 +435,13 @@ impl Handle {
     /// Occupied slots of the op table: ops in flight plus completions not yet polled.
     pub fn slots(&self) -> usize {
         self.inner.borrow().ops.len()
+    }
+
+    /// How many times the completion queue was found overflowed (`IORING_SQ_CQ_OVERFLOW`:
+    /// the kernel holds completions that did not fit) and the driver flushed it. None is
+    /// lost (`IORING_FEAT_NODROP`); a steady count says the ring is too small for the load.
+    pub fn cq_overflow_flushes(&self) -> u64 {
+        self.inner.borrow().overflow_flushes
     }
 
     /// What the ring was set up with.
@@ -809,6 +819,7 @@ impl Inner {
         }
         // NODROP: completions that overflowed wait in the kernel; an enter flushes them.
         while self.ring.submission().cq_overflow() {
+            self.overflow_flushes += 1;
             self.enter(0, None)?;
             let n = self.reap();
             reaped += n;

@@ -4,8 +4,9 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use super::inbox::Inbox;
 use super::raw::Runnable;
 use super::worker;
 
@@ -16,20 +17,17 @@ pub(crate) type TaskRef = Arc<dyn Runnable>;
 /// (it typically spawns a task there).
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-#[derive(Default)]
-struct RemoteQueue {
-    tasks: Vec<TaskRef>,
-    jobs: Vec<Job>,
-    closed: bool,
+/// What other threads send a worker.
+enum Remote {
+    Task(TaskRef),
+    Job(Job),
 }
 
 /// Shared between a worker and every waker of its tasks.
 pub(crate) struct Shared {
     id: usize,
-    remote: Mutex<RemoteQueue>,
-    /// Set once an eventfd write is pending; cleared by the worker before it drains the
-    /// remote queue. Saves a syscall per wake while the worker is busy anyway.
-    notified: AtomicBool,
+    /// The remote run queue and its wake-up flag (see [`Inbox`] for the protocol).
+    remote: Inbox<Remote>,
     eventfd: File,
     /// Set when the runtime asks this worker's thread to stop; the waker of the future
     /// that thread blocks on is woken then.
@@ -45,8 +43,7 @@ impl Shared {
         let reader = eventfd.try_clone()?;
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            remote: Mutex::new(RemoteQueue::default()),
-            notified: AtomicBool::new(false),
+            remote: Inbox::new(),
             eventfd,
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
@@ -58,34 +55,30 @@ impl Shared {
         self.id
     }
 
-    fn lock(&self) -> MutexGuard<'_, RemoteQueue> {
-        // A panic while holding this lock cannot leave the queue inconsistent.
-        self.remote.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Queues `task` to run on its worker: a plain push on the worker's own thread, the
     /// remote queue and a wake-up of the ring from anywhere else.
     pub(crate) fn schedule(&self, task: TaskRef) {
         if let Err(task) = worker::push_local(self.id, task) {
-            let mut queue = self.lock();
-            if queue.closed {
-                drop(queue);
-                drop(task); // The runtime is gone; its tasks were shut down already.
-                return;
+            match self.remote.push(Remote::Task(task)) {
+                Ok(true) => self.write_eventfd(),
+                Ok(false) => {}
+                // The runtime is gone; its tasks were shut down already.
+                Err(task) => drop(task),
             }
-            queue.tasks.push(task);
-            drop(queue);
-            self.notify();
         }
     }
 
     /// Wakes the worker's ring unless a wake-up is pending already.
     pub(crate) fn notify(&self) {
-        if !self.notified.swap(true, Ordering::SeqCst) {
-            // The only possible failure is a counter overflow, which needs 2^64 pending
-            // wakes; a lost write then cannot matter because the counter is non-zero.
-            let _ = (&self.eventfd).write(&1u64.to_ne_bytes());
+        if self.remote.flag() {
+            self.write_eventfd();
         }
+    }
+
+    fn write_eventfd(&self) {
+        // The only possible failure is a counter overflow, which needs 2^64 pending
+        // wakes; a lost write then cannot matter because the counter is non-zero.
+        let _ = (&self.eventfd).write(&1u64.to_ne_bytes());
     }
 
     /// Sends `job` to run on this worker.
@@ -94,29 +87,24 @@ impl Shared {
     ///
     /// Gives the job back if the worker has shut down.
     pub(crate) fn send_job(&self, job: Job) -> Result<(), Job> {
-        let mut queue = self.lock();
-        if queue.closed {
-            return Err(job);
+        match self.remote.push(Remote::Job(job)) {
+            Ok(true) => self.write_eventfd(),
+            Ok(false) => {}
+            Err(Remote::Job(job)) => return Err(job),
+            Err(Remote::Task(_)) => unreachable!("pushed a job"),
         }
-        queue.jobs.push(job);
-        drop(queue);
-        self.notify();
         Ok(())
     }
 
-    /// Moves the remote tasks into `local` and returns the jobs sent. Clears `notified`
-    /// first, so a push that misses this drain writes the eventfd again.
-    ///
-    /// With `notified` clear nothing was pushed since the last drain (a pusher sets it
-    /// after pushing, and writes the eventfd when it flips it), so the lock is skipped:
-    /// this runs on every turn of the worker loop.
+    /// Moves the remote tasks into `local` and returns the jobs sent (see
+    /// [`Inbox::take`]: a push this misses writes the eventfd again).
     pub(crate) fn drain_into(&self, local: &mut VecDeque<TaskRef>) -> Vec<Job> {
-        if !self.notified.swap(false, Ordering::SeqCst) {
-            return Vec::new();
-        }
-        let mut queue = self.lock();
-        local.extend(queue.tasks.drain(..));
-        std::mem::take(&mut queue.jobs)
+        let mut jobs = Vec::new();
+        self.remote.take(|item| match item {
+            Remote::Task(task) => local.push_back(task),
+            Remote::Job(job) => jobs.push(job),
+        });
+        jobs
     }
 
     /// Asks the worker's thread to stop (its loop checks this after every wake-up).
@@ -148,11 +136,14 @@ impl Shared {
 
     /// Refuses further remote pushes and returns what was queued.
     pub(crate) fn close(&self) -> (Vec<TaskRef>, Vec<Job>) {
-        let mut queue = self.lock();
-        queue.closed = true;
-        (
-            std::mem::take(&mut queue.tasks),
-            std::mem::take(&mut queue.jobs),
-        )
+        let mut tasks = Vec::new();
+        let mut jobs = Vec::new();
+        for item in self.remote.close() {
+            match item {
+                Remote::Task(task) => tasks.push(task),
+                Remote::Job(job) => jobs.push(job),
+            }
+        }
+        (tasks, jobs)
     }
 }

@@ -37,7 +37,8 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
+        // A swap, not a store, as the loom model of this path has it (see `inbox`).
+        self.woken.swap(true, Ordering::SeqCst);
         if !worker::is_current(self.shared.id()) {
             self.shared.notify();
         }
