@@ -253,11 +253,19 @@ fn dropping_the_runtime_cancels_pending_tasks_and_runs_their_destructors() {
         yield_now().await;
         handle = Some(h);
     });
-    let handle = handle.unwrap();
+    let mut handle = handle.unwrap();
     assert!(!dropped.get());
     drop(rt);
     assert!(dropped.get(), "the pending task's future was dropped");
     assert!(handle.is_finished());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(
+        matches!(
+            std::pin::Pin::new(&mut handle).poll(&mut cx),
+            Poll::Ready(Err(JoinError::Cancelled))
+        ),
+        "the handle reports the task cancelled"
+    );
 }
 
 #[test]
