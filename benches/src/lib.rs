@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 pub mod load;
+pub mod tokio_server;
 
 /// Runs per runtime; the median is reported.
 pub const REPEATS: usize = 5;

@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use ringlet::error::raw_os_error;
-use ringlet::net::{TcpListener, TcpStream};
+use ringlet::net::{ListenOptions, TcpListener, TcpStream};
 use ringlet::task::{Either, select};
 
 /// How long accepting pauses when the process is out of file descriptors.
@@ -87,4 +87,38 @@ mod errno {
     pub(super) const ENFILE: i32 = 23;
     pub(super) const EMFILE: i32 = 24;
     pub(super) const EPROTO: i32 = 71;
+}
+
+/// One `SO_REUSEPORT` listener per worker, all on the same port (port 0 resolves to one
+/// port for all), as std listeners to hand to each worker.
+///
+/// # Errors
+///
+/// The first bind's error (`AddrInUse` if the port is taken).
+pub fn bind_reuse_port(addr: SocketAddr, workers: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let options = ListenOptions::new().reuse_port(true);
+    let no_op_in_flight = |_| unreachable!("a freshly bound listener has no op in flight");
+    let first = TcpListener::bind_with(addr, &options)?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first.into_std().unwrap_or_else(no_op_in_flight)];
+    for _ in 1..workers {
+        let listener = TcpListener::bind_with(addr, &options)?;
+        listeners.push(listener.into_std().unwrap_or_else(no_op_in_flight));
+    }
+    Ok(listeners)
+}
+
+/// Completes at Ctrl-C (SIGINT), logging it when `log` (one worker's say is enough); never
+/// completes, after saying so, if the handler cannot be installed.
+pub async fn ctrl_c(name: &str, log: bool, grace: Duration) {
+    match ringlet::signal::ctrl_c().await {
+        Ok(()) if log => eprintln!(
+            "{name}: Ctrl-C: no longer accepting; open connections have {grace:?} to finish"
+        ),
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("{name}: {e}; Ctrl-C will not shut down gracefully");
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -4,3 +4,5 @@ pub mod accept;
 pub mod chat;
 pub mod echo;
 pub mod http;
+pub mod hyper_app;
+pub mod tls;

@@ -8,9 +8,9 @@
 //! client threads, then half as many again held open all at once; `RINGLET_CHURN_WAVES`
 //! waves (default 2) follow a warm-up wave.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -20,62 +20,37 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// xorshift64*, seeded per connection.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+use common::{Rng, ServerProcess};
+
+struct Server(ServerProcess);
+
+impl std::ops::Deref for Server {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.0
     }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
-            .args(["--addr", "127.0.0.1:0", "--workers", "1"])
-            .args(args)
-            .stdout(Stdio::piped())
-            // Every reset is logged; thousands of lines are not the point here.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
+    fn start(mode: &str) -> Server {
+        // Every reset is logged; thousands of lines are not the point here.
+        Server(ServerProcess::start(
+            env!("CARGO_BIN_EXE_echo-server"),
+            &["--workers", "1", "--recv", mode],
+            Stdio::null(),
+        ))
     }
 
     fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
             .unwrap()
             .count()
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -97,16 +72,9 @@ impl Server {
 
     fn assert_alive(&mut self) {
         assert!(
-            self.child.try_wait().unwrap().is_none(),
+            self.0.child.try_wait().unwrap().is_none(),
             "the server exited"
         );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -248,7 +216,7 @@ fn churned_connections_leave_no_descriptor_and_no_memory_behind() {
     let conns = env_or("RINGLET_CHURN_CONNS", 10_000);
     let waves = env_or("RINGLET_CHURN_WAVES", 2);
     for mode in ["buffer-ring", "owned"] {
-        let mut server = Server::start(&["--recv", mode]);
+        let mut server = Server::start(mode);
         // One connection first: the server sets up its Ctrl-C eventfd on its first turn
         // with a connection, once per process.
         churn_one(server.addr, 0);
@@ -292,7 +260,7 @@ fn slow_readers_do_not_make_the_server_buffer_without_bound() {
     raise_fd_limit();
     const CLIENTS: usize = 64;
     const BYTES: usize = 4 << 20;
-    let mut server = Server::start(&["--recv", "buffer-ring"]);
+    let mut server = Server::start("buffer-ring");
     let rss_base = server.rss_kib();
     // Each client sends 4 MiB and reads nothing for a while: the server's writes block,
     // so it must stop reading; what is in flight sits in socket buffers, not in the heap.

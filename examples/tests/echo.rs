@@ -2,24 +2,16 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use ringlet::net::{TcpListener, TcpStream as RingletStream};
 use ringlet_examples::echo;
 
-/// xorshift64*: a fixed-seed generator, so a failure can be replayed.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+use common::{Rng, ServerProcess};
 
 fn start_in_process_server() -> SocketAddr {
     let (tx, rx) = mpsc::channel();
@@ -140,32 +132,17 @@ impl SliceTo for Vec<u8> {
 
 /// The echo-server binary, killed when dropped; stderr lines arrive on a channel.
 struct Server {
-    child: Child,
+    process: ServerProcess,
     addr: SocketAddr,
     stderr: mpsc::Receiver<String>,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
+        let mut process =
+            ServerProcess::start(env!("CARGO_BIN_EXE_echo-server"), extra, Stdio::piped());
         let (tx, stderr) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
+        let err = process.child.stderr.take().unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines() {
                 let Ok(line) = line else { break };
@@ -175,8 +152,8 @@ impl Server {
             }
         });
         Server {
-            child,
-            addr,
+            addr: process.addr,
+            process,
             stderr,
         }
     }
@@ -191,13 +168,6 @@ impl Server {
                 Err(e) => panic!("no log line containing {needle:?}: {e}"),
             }
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -386,7 +356,7 @@ fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
     for _ in 0..8 {
         halfway_rx.recv().unwrap();
     }
-    let pid = server.child.id() as i32;
+    let pid = server.process.pid() as i32;
     // SAFETY: kill(2) takes no pointers; the pid is our own child's.
     let rc = unsafe { libc::kill(pid, libc::SIGINT) };
     assert_eq!(rc, 0);
@@ -412,7 +382,7 @@ fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
     }
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.process.child.try_wait().unwrap() {
             break status;
         }
         assert!(

@@ -3,9 +3,13 @@
 //! A measurement, not a pass/fail check; run it with
 //! `cargo test --release -p ringlet-examples --test idle_rss -- --ignored --nocapture`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+
+mod common;
+
+use common::ServerProcess;
 use std::time::Duration;
 
 const CONNECTIONS: usize = 10_000;
@@ -39,29 +43,20 @@ fn raise_fd_limit() {
 /// Bytes of server RSS per connection, with `CONNECTIONS` idle connections that each
 /// echoed one byte (so each has received once).
 fn measure(args: &[&str]) -> f64 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
-        .args(["--addr", "127.0.0.1:0", "--workers", "1"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let mut worker_args = vec!["--workers", "1"];
+    worker_args.extend_from_slice(args);
+    let server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_echo-server"),
+        &worker_args,
+        Stdio::null(),
+    );
+    let addr = server.addr;
     // Warm up: one connection, so one-off allocations are in the baseline.
     let mut warm = TcpStream::connect(addr).unwrap();
     warm.write_all(b"w").unwrap();
     warm.read_exact(&mut [0u8; 1]).unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let before = rss_kib(child.id());
+    let before = rss_kib(server.pid());
     let mut conns = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
         let mut c = TcpStream::connect(addr).unwrap();
@@ -70,10 +65,9 @@ fn measure(args: &[&str]) -> f64 {
         conns.push(c);
     }
     std::thread::sleep(Duration::from_millis(500));
-    let after = rss_kib(child.id());
+    let after = rss_kib(server.pid());
     drop(conns);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     (after.saturating_sub(before) * 1024) as f64 / CONNECTIONS as f64
 }
 

@@ -37,6 +37,8 @@
 //! - [`run`] is `asyncio.run`; [`time::sleep`] and [`time::timeout`] are `asyncio.sleep`
 //!   and `asyncio.wait_for`.
 
+#[cfg(feature = "compat")]
+pub mod compat;
 pub mod error;
 mod executor;
 pub mod fs;

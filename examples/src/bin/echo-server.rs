@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ringlet::net::{ListenOptions, TcpListener};
+use ringlet::net::TcpListener;
+use ringlet_examples::accept::{bind_reuse_port, ctrl_c};
 use ringlet_examples::echo::{self, RecvMode};
 
 /// How long open connections may take to finish after Ctrl-C.
@@ -149,7 +150,7 @@ fn main() -> ExitCode {
     };
     // Bind every worker's listener here, so a taken address is reported once and port 0
     // resolves to one port shared by all of them.
-    let listeners = match bind_listeners(args.addr, args.workers) {
+    let listeners = match bind_reuse_port(args.addr, args.workers) {
         Ok(listeners) => listeners,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
@@ -176,19 +177,7 @@ fn main() -> ExitCode {
         let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
         async move {
             let listener = listener.expect("one listener per worker");
-            let shutdown = async {
-                match ringlet::signal::ctrl_c().await {
-                    Ok(()) if index == 0 => eprintln!(
-                        "echo-server: Ctrl-C: no longer accepting; open connections have \
-                         {GRACE:?} to finish"
-                    ),
-                    Ok(()) => {}
-                    Err(e) => {
-                        eprintln!("echo-server: {e}; Ctrl-C will not shut down gracefully");
-                        std::future::pending::<()>().await;
-                    }
-                }
-            };
+            let shutdown = ctrl_c("echo-server", index == 0, GRACE);
             echo::serve_until(
                 TcpListener::from(listener),
                 buffer_size,
@@ -219,18 +208,4 @@ fn main() -> ExitCode {
     }
     eprintln!("echo-server: stopped");
     code
-}
-
-/// One `SO_REUSEPORT` listener per worker, all on the same port.
-fn bind_listeners(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let options = ListenOptions::new().reuse_port(true);
-    let no_op_in_flight = |_| unreachable!("a freshly bound listener has no op in flight");
-    let first = TcpListener::bind_with(addr, &options)?;
-    let addr = first.local_addr()?;
-    let mut listeners = vec![first.into_std().unwrap_or_else(no_op_in_flight)];
-    for _ in 1..workers {
-        let listener = TcpListener::bind_with(addr, &options)?;
-        listeners.push(listener.into_std().unwrap_or_else(no_op_in_flight));
-    }
-    Ok(listeners)
 }

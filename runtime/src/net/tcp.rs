@@ -56,7 +56,7 @@ fn no_runtime() -> io::Error {
     io::Error::other("ringlet I/O used outside a ringlet runtime (call it from run/block_on)")
 }
 
-pub(super) fn driver() -> io::Result<Handle> {
+pub(crate) fn driver() -> io::Result<Handle> {
     worker::current_driver().ok_or_else(no_runtime)
 }
 
@@ -330,6 +330,12 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    /// The socket, shared with the ops in flight on it.
+    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
     fn from_fd(fd: OwnedFd) -> TcpStream {
         TcpStream {
             fd: SharedFd::new(fd),

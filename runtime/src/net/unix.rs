@@ -97,6 +97,12 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
+    /// The socket, shared with the ops in flight on it.
+    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
     /// Connects to the socket at `path`.
     ///
     /// # Errors

@@ -29,8 +29,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
-        timer: None,
+        inner: Deadline::new(deadline),
         _not_send: PhantomData,
     }
 }
@@ -44,30 +43,50 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// Polling it outside a ringlet runtime panics.
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct Sleep {
-    deadline: Instant,
-    timer: Option<worker::TimerKey>,
+    inner: Deadline,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Sleep {
     /// When the sleep ends.
     pub fn deadline(&self) -> Instant {
+        self.inner.deadline
+    }
+}
+
+/// A deadline and its entry in the timers of the worker that last polled it: the state
+/// of every sleep future.
+pub(crate) struct Deadline {
+    deadline: Instant,
+    timer: Option<worker::TimerKey>,
+}
+
+impl Deadline {
+    pub(crate) fn new(deadline: Instant) -> Deadline {
+        Deadline {
+            deadline,
+            timer: None,
+        }
+    }
+
+    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    pub(crate) fn deadline(&self) -> Instant {
         self.deadline
     }
-}
 
-impl fmt::Debug for Sleep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
-            .finish()
+    /// Moves the deadline; the next poll registers it.
+    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    pub(crate) fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        if let Some(timer) = self.timer.take() {
+            worker::remove_timer(timer);
+        }
     }
-}
 
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready once the deadline has passed; until then registered, with the waker of
+    /// `cx`, on the current worker. `what` names the caller in the panic outside a
+    /// runtime.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, what: &str) -> Poll<()> {
         if Instant::now() >= self.deadline {
             if let Some(timer) = self.timer.take() {
                 worker::remove_timer(timer);
@@ -78,7 +97,7 @@ impl Future for Sleep {
             Some(timer) if worker::update_timer(timer, cx.waker()) => {}
             _ => {
                 let timer = worker::insert_timer(self.deadline, cx.waker().clone())
-                    .expect("ringlet::time::sleep polled outside a ringlet runtime");
+                    .unwrap_or_else(|| panic!("{what} polled outside a ringlet runtime"));
                 if let Some(old) = self.timer.replace(timer) {
                     worker::remove_timer(old);
                 }
@@ -88,11 +107,27 @@ impl Future for Sleep {
     }
 }
 
-impl Drop for Sleep {
+impl Drop for Deadline {
     fn drop(&mut self) {
         if let Some(timer) = self.timer.take() {
             worker::remove_timer(timer);
         }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.inner.deadline)
+            .finish()
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner.poll(cx, "ringlet::time::sleep")
     }
 }
 

@@ -1,0 +1,184 @@
+//! hyper 1.x on ringlet: the routes and connection handling of the `http-server` example,
+//! and the client side of `http-client`, over [`ringlet::compat`].
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use ringlet::compat::{Compat, HyperTimer};
+use ringlet::net::{TcpListener, TcpStream};
+
+use crate::accept::{accept_loop, log_connection_error};
+
+/// A response body: a fixed one, or the request's own, streamed back.
+pub type Body = UnsyncBoxBody<Bytes, hyper::Error>;
+
+/// `GET /` and `GET /plaintext`: `Hello, World!`; `POST /echo`: the request body streamed
+/// back as it arrives; anything else: 404.
+pub async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    Ok(match (req.method(), req.uri().path()) {
+        (&Method::GET, "/" | "/plaintext") => text(StatusCode::OK, "Hello, World!"),
+        (&Method::POST, "/echo") => Response::new(req.into_body().boxed_unsync()),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    })
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        "text/plain".parse().expect("a valid header value"),
+    );
+    response
+}
+
+/// Serves HTTP/1.1 on one connection (keep-alive, pipelining) until the peer is done.
+///
+/// # Errors
+///
+/// hyper's, for a connection that broke or spoke something other than HTTP/1.1.
+pub async fn serve_connection(stream: TcpStream) -> Result<(), hyper::Error> {
+    hyper::server::conn::http1::Builder::new()
+        .timer(HyperTimer)
+        .serve_connection(Compat::new(stream), service_fn(route))
+        .await
+}
+
+/// Accepts on `listener` until `shutdown`, serving each connection on a task of its own
+/// (over TLS with `tls`); then gives the open connections up to `grace` to finish.
+/// Returns how many were still open after it (they close when the runtime drops their
+/// tasks).
+///
+/// # Errors
+///
+/// Only an error about the listener itself.
+pub async fn serve_until(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> io::Result<usize> {
+    let open = Rc::new(Cell::new(0usize));
+    accept_loop(
+        "http-server",
+        &listener,
+        |stream, peer| {
+            // Responses go out whole; Nagle would only hold back the next one.
+            let _ = stream.set_nodelay(true);
+            let (open, tls) = (open.clone(), tls.clone());
+            open.set(open.get() + 1);
+            drop(ringlet::spawn(async move {
+                let served = match tls {
+                    Some(config) => crate::tls::serve_https(stream, config).await,
+                    None => serve_connection(stream).await.map_err(io::Error::other),
+                };
+                if let Err(e) = served {
+                    log_error(peer, &e);
+                }
+                open.set(open.get() - 1);
+            }));
+        },
+        shutdown,
+    )
+    .await?;
+    let deadline = Instant::now() + grace;
+    while open.get() > 0 && Instant::now() < deadline {
+        ringlet::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(open.get())
+}
+
+/// Logs a connection's error, digging the I/O error out of hyper's when there is one.
+fn log_error(peer: SocketAddr, e: &io::Error) {
+    use std::error::Error as _;
+    let hyper_io = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<hyper::Error>())
+        .and_then(|h| h.source())
+        .and_then(|s| s.downcast_ref::<io::Error>());
+    log_connection_error("http-server", peer, hyper_io.unwrap_or(e));
+}
+
+/// One HTTP/1.1 connection from the client side: requests go out one after another on it.
+pub struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("host", &self.host).finish()
+    }
+}
+
+impl Client {
+    /// Connects to `addr`; `host` is sent as the `Host` header.
+    ///
+    /// # Errors
+    ///
+    /// The connect's, or hyper's handshake error as `io::Error`.
+    pub async fn connect(addr: SocketAddr, host: &str) -> io::Result<Client> {
+        let stream = TcpStream::connect(addr).await?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(Compat::new(stream))
+            .await
+            .map_err(io::Error::other)?;
+        // The connection task drives the socket; it ends when `sender` is dropped.
+        drop(ringlet::spawn(async move {
+            let _ = connection.await;
+        }));
+        Ok(Client {
+            sender,
+            host: host.to_string(),
+        })
+    }
+
+    /// Sends `method path` with `body`; returns the status and the whole response body.
+    ///
+    /// # Errors
+    ///
+    /// hyper's, as `io::Error`, if the connection broke.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> io::Result<(StatusCode, Bytes)> {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, &self.host)
+            .body(Full::new(body))
+            .map_err(io::Error::other)?;
+        self.sender.ready().await.map_err(io::Error::other)?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(io::Error::other)?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(io::Error::other)?
+            .to_bytes();
+        Ok((status, body))
+    }
+}

@@ -1,0 +1,347 @@
+//! Poll-based I/O traits over ringlet's owned-buffer streams, for the ecosystem's crates:
+//! tokio's `AsyncRead`/`AsyncWrite`, futures' `AsyncRead`/`AsyncWrite`, and hyper 1.x
+//! (`Read`/`Write`, an [`Executor`](HyperExecutor) and a [`Timer`](HyperTimer)).
+//! Enabled by the `compat` feature.
+//!
+//! Those traits lend the stream the caller's buffer for one `poll` only, while io_uring
+//! needs a buffer that stays put until the kernel is done with it. So [`Compat`] owns
+//! one read buffer and one write buffer and copies: a read receives into its buffer and
+//! copies out; a write copies in, returns at once, and sends in the background (the next
+//! write, or a flush, waits for it and reports its error). The copies cost about as much
+//! as a `memcpy` of the bytes moved; docs/benchmarks.md measures them against the
+//! owned-buffer API.
+//!
+//! ```no_run
+//! use ringlet::compat::Compat;
+//! use ringlet::net::TcpStream;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let stream = TcpStream::connect("127.0.0.1:7878".parse().unwrap()).await?;
+//! let mut io = Compat::new(stream);
+//! io.write_all(b"ping").await?;
+//! let mut reply = [0u8; 4];
+//! io.read_exact(&mut reply).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! (`tokio::io::AsyncReadExt` needs tokio's `io-util` feature in your own manifest.)
+
+mod hyper_rt;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use uring_driver::op::{Recv, Send as SendOp};
+use uring_driver::{Op, SharedFd};
+
+pub use hyper_rt::{HyperExecutor, HyperSleep, HyperTimer};
+
+use crate::error::named;
+use crate::net::{TcpStream, UnixStream};
+
+/// Bytes a read asks the kernel for when the caller's room is smaller.
+const READ_CHUNK: usize = 16 << 10;
+/// Largest write copied into the write buffer at once.
+const WRITE_CHUNK: usize = 64 << 10;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A connected stream [`Compat`] can wrap: [`TcpStream`] or [`UnixStream`].
+pub trait CompatStream: sealed::Sealed {
+    #[doc(hidden)]
+    fn shared_fd(&self) -> &SharedFd;
+    #[doc(hidden)]
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+impl sealed::Sealed for TcpStream {}
+impl CompatStream for TcpStream {
+    fn shared_fd(&self) -> &SharedFd {
+        self.fd()
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+impl sealed::Sealed for UnixStream {}
+impl CompatStream for UnixStream {
+    fn shared_fd(&self) -> &SharedFd {
+        self.fd()
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+enum ReadState {
+    /// No receive in flight; the buffer waits for the next one.
+    Idle(Vec<u8>),
+    Receiving(Op<Recv<Vec<u8>>>),
+    /// Received bytes not yet handed out, from `pos`.
+    Buffered(Vec<u8>, usize),
+}
+
+enum WriteState {
+    Idle(Vec<u8>),
+    /// A send of the buffer's bytes from `pos`, in flight.
+    Sending(Op<SendOp<Vec<u8>>>, usize),
+}
+
+/// A ringlet stream with the poll-based read and write traits of tokio, futures and
+/// hyper (see the [module docs](self) for the buffering).
+///
+/// Dropping it while a receive or send is in flight is sound like dropping any op: the
+/// buffers stay with the driver until the kernel is done. Bytes accepted by a write
+/// that was not flushed are lost then, as with any buffered writer.
+pub struct Compat<S: CompatStream> {
+    stream: S,
+    read: ReadState,
+    write: WriteState,
+}
+
+impl<S: CompatStream> fmt::Debug for Compat<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compat")
+            .field("fd", &self.stream.shared_fd())
+            .field("receiving", &matches!(self.read, ReadState::Receiving(_)))
+            .field("sending", &matches!(self.write, WriteState::Sending(..)))
+            .finish()
+    }
+}
+
+impl<S: CompatStream> Compat<S> {
+    /// Wraps `stream`.
+    pub fn new(stream: S) -> Compat<S> {
+        Compat {
+            stream,
+            read: ReadState::Idle(Vec::new()),
+            write: WriteState::Idle(Vec::new()),
+        }
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Unwraps the stream. Received bytes not yet read and writes not yet flushed are
+    /// dropped; call `flush` first to keep the latter.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// Hands out up to `room` received bytes through `put`, receiving first if none are
+    /// buffered. `Ok(0)` with `room > 0` is end of stream.
+    fn poll_read_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        room: usize,
+        put: impl FnOnce(&[u8]),
+    ) -> Poll<io::Result<usize>> {
+        if room == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            match &mut self.read {
+                ReadState::Buffered(buf, pos) => {
+                    let n = room.min(buf.len() - *pos);
+                    put(&buf[*pos..*pos + n]);
+                    *pos += n;
+                    if *pos == buf.len() {
+                        self.read = ReadState::Idle(std::mem::take(buf));
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                ReadState::Idle(buf) => {
+                    let mut buf = std::mem::take(buf);
+                    buf.clear();
+                    buf.reserve(room.max(READ_CHUNK));
+                    let driver = match crate::net::driver() {
+                        Ok(driver) => driver,
+                        Err(e) => {
+                            self.read = ReadState::Idle(buf);
+                            return Poll::Ready(Err(e));
+                        }
+                    };
+                    let op = Op::recv(&driver, self.stream.shared_fd(), buf, 0);
+                    self.read = ReadState::Receiving(op);
+                }
+                ReadState::Receiving(op) => {
+                    let (result, buf) = ready!(Pin::new(op).poll(cx));
+                    match result {
+                        Ok(0) => {
+                            self.read = ReadState::Idle(buf);
+                            return Poll::Ready(Ok(0));
+                        }
+                        Ok(_) => self.read = ReadState::Buffered(buf, 0),
+                        Err(e) => {
+                            self.read = ReadState::Idle(buf);
+                            return Poll::Ready(Err(named("recv", e)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes the send in flight, if any, resending what a short send left.
+    fn poll_send_done(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let WriteState::Sending(op, pos) = &mut self.write else {
+                return Poll::Ready(Ok(()));
+            };
+            let (result, mut buf) = ready!(Pin::new(op).poll(cx));
+            let sent = *pos
+                + match result {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.write = WriteState::Idle(buf);
+                        return Poll::Ready(Err(named("send", e)));
+                    }
+                };
+            if sent == buf.len() {
+                self.write = WriteState::Idle(buf);
+                return Poll::Ready(Ok(()));
+            }
+            // A short send: the rest goes out from the same buffer.
+            buf.drain(..sent);
+            self.start_send(buf)?;
+        }
+    }
+
+    fn start_send(&mut self, buf: Vec<u8>) -> io::Result<()> {
+        let driver = match crate::net::driver() {
+            Ok(driver) => driver,
+            Err(e) => {
+                self.write = WriteState::Idle(buf);
+                return Err(e);
+            }
+        };
+        let op = Op::send(&driver, self.stream.shared_fd(), buf, 0);
+        self.write = WriteState::Sending(op, 0);
+        Ok(())
+    }
+
+    /// Accepts up to [`WRITE_CHUNK`] bytes of `data` once the previous send is done.
+    fn poll_write_priv(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(self.poll_send_done(cx))?;
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let WriteState::Idle(buf) = &mut self.write else {
+            unreachable!("no send in flight after poll_send_done")
+        };
+        let mut buf = std::mem::take(buf);
+        buf.clear();
+        let n = data.len().min(WRITE_CHUNK);
+        buf.extend_from_slice(&data[..n]);
+        self.start_send(buf)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_shutdown_priv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_send_done(cx))?;
+        Poll::Ready(self.stream.shutdown_write())
+    }
+}
+
+impl<S: CompatStream + Unpin> tokio::io::AsyncRead for Compat<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let room = buf.remaining();
+        self.get_mut()
+            .poll_read_with(cx, room, |bytes| buf.put_slice(bytes))
+            .map_ok(|_| ())
+    }
+}
+
+impl<S: CompatStream + Unpin> tokio::io::AsyncWrite for Compat<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_send_done(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_shutdown_priv(cx)
+    }
+}
+
+impl<S: CompatStream + Unpin> futures_io::AsyncRead for Compat<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let room = buf.len();
+        self.get_mut()
+            .poll_read_with(cx, room, |bytes| buf[..bytes.len()].copy_from_slice(bytes))
+    }
+}
+
+impl<S: CompatStream + Unpin> futures_io::AsyncWrite for Compat<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_send_done(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_shutdown_priv(cx)
+    }
+}
+
+impl<S: CompatStream + Unpin> hyper::rt::Read for Compat<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // SAFETY: the slice is only used to learn the room; nothing reads it.
+        let room = unsafe { buf.as_mut() }.len();
+        self.get_mut()
+            .poll_read_with(cx, room, |bytes| buf.put_slice(bytes))
+            .map_ok(|_| ())
+    }
+}
+
+impl<S: CompatStream + Unpin> hyper::rt::Write for Compat<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_send_done(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_shutdown_priv(cx)
+    }
+}
