@@ -18,7 +18,7 @@ use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use ringlet::compat::{Compat, HyperTimer};
-use ringlet::net::{TcpListener, TcpStream};
+use ringlet::net::{BufRing, TcpListener, TcpStream};
 
 use crate::accept::{accept_loop, log_connection_error};
 
@@ -54,15 +54,29 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
 /// # Errors
 ///
 /// hyper's, for a connection that broke or spoke something other than HTTP/1.1.
-pub async fn serve_connection(stream: TcpStream) -> Result<(), hyper::Error> {
+pub async fn serve_connection(stream: Compat<TcpStream>) -> Result<(), hyper::Error> {
     hyper::server::conn::http1::Builder::new()
         .timer(HyperTimer)
-        .serve_connection(Compat::new(stream), service_fn(route))
+        .serve_connection(stream, service_fn(route))
         .await
 }
 
+/// Buffers in each worker's receive pool, and their size (2 MiB a worker).
+const POOL_BUFFERS: u16 = 512;
+const POOL_BUFFER_SIZE: usize = 4096;
+
+/// How [`serve_until`] serves.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Serve HTTPS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Receive into a per-worker buffer ring (one multishot receive per connection)
+    /// rather than a buffer per connection.
+    pub buffer_ring: bool,
+}
+
 /// Accepts on `listener` until `shutdown`, serving each connection on a task of its own
-/// (over TLS with `tls`); then gives the open connections up to `grace` to finish.
+/// (as `options` say); then gives the open connections up to `grace` to finish.
 /// Returns how many were still open after it (they close when the runtime drops their
 /// tasks).
 ///
@@ -71,11 +85,16 @@ pub async fn serve_connection(stream: TcpStream) -> Result<(), hyper::Error> {
 /// Only an error about the listener itself.
 pub async fn serve_until(
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    options: &ServeOptions,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<usize> {
     let open = Rc::new(Cell::new(0usize));
+    let pool = match options.buffer_ring {
+        true => Some(BufRing::new(POOL_BUFFERS, POOL_BUFFER_SIZE)?),
+        false => None,
+    };
+    let tls = options.tls.clone();
     accept_loop(
         "http-server",
         &listener,
@@ -84,6 +103,10 @@ pub async fn serve_until(
             let _ = stream.set_nodelay(true);
             let (open, tls) = (open.clone(), tls.clone());
             open.set(open.get() + 1);
+            let stream = match &pool {
+                Some(pool) => Compat::with_buf_ring(stream, pool),
+                None => Compat::new(stream),
+            };
             drop(ringlet::spawn(async move {
                 let served = match tls {
                     Some(config) => crate::tls::serve_https(stream, config).await,

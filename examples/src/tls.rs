@@ -61,10 +61,11 @@ pub fn self_signed() -> io::Result<SelfSigned> {
 /// # Errors
 ///
 /// The handshake's error, or hyper's.
-pub async fn serve_https(stream: TcpStream, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
-    let tls = TlsAcceptor::from(config)
-        .accept(Compat::new(stream))
-        .await?;
+pub async fn serve_https(
+    stream: Compat<TcpStream>,
+    config: Arc<rustls::ServerConfig>,
+) -> io::Result<()> {
+    let tls = TlsAcceptor::from(config).accept(stream).await?;
     hyper::server::conn::http1::Builder::new()
         .timer(HyperTimer)
         .serve_connection(TokioIo::new(tls), service_fn(route))

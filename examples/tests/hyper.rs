@@ -36,7 +36,13 @@ fn a_thousand_requests_with_random_bodies_come_back_byte_for_byte() {
         // The server runs on worker 1, the clients on worker 0.
         let server = ringlet::spawn_on(1, move || async move {
             let stop = std::future::pending();
-            hyper_app::serve_until(TcpListener::from(listener), None, stop, Duration::ZERO).await
+            hyper_app::serve_until(
+                TcpListener::from(listener),
+                &hyper_app::ServeOptions::default(),
+                stop,
+                Duration::ZERO,
+            )
+            .await
         });
         let clients = (0..CONNECTIONS).map(|c| async move {
             let mut rng = Rng(c * 7919 + 1);
@@ -133,13 +139,11 @@ fn a_rustls_client_handshakes_and_gets_its_body_echoed_over_tls() {
         let addr = listener.local_addr().unwrap();
         let config = tls.config.clone();
         let _server = ringlet::spawn(async move {
-            hyper_app::serve_until(
-                listener,
-                Some(config),
-                std::future::pending(),
-                Duration::ZERO,
-            )
-            .await
+            let options = hyper_app::ServeOptions {
+                tls: Some(config),
+                buffer_ring: true,
+            };
+            hyper_app::serve_until(listener, &options, std::future::pending(), Duration::ZERO).await
         });
         let stream = ringlet_examples::tls::connect(addr, "localhost", tls.cert_der.clone())
             .await

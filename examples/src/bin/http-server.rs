@@ -1,8 +1,13 @@
 //! An HTTP/1.1 server on hyper, one per ringlet worker; HTTPS with `--tls`.
 //!
 //! ```text
-//! http-server [--addr HOST:PORT] [--workers N] [--tls [--cert-out PATH]]
+//! http-server [--addr HOST:PORT] [--workers N] [--recv buffer-ring|owned]
+//!             [--tls [--cert-out PATH]]
 //! ```
+//!
+//! `--recv buffer-ring` (the default): each worker's connections receive into a shared
+//! pool of 512 4 KiB buffers through one multishot receive each; `owned`: a buffer per
+//! connection and a receive per read.
 //!
 //! Routes: `GET /` (and `/plaintext`) answers `Hello, World!`; `POST /echo` streams the
 //! request body back as it arrives. Each worker accepts on its own `SO_REUSEPORT`
@@ -23,13 +28,15 @@ use ringlet::net::TcpListener;
 use ringlet_examples::accept::{bind_reuse_port, ctrl_c};
 use ringlet_examples::hyper_app;
 
-const USAGE: &str = "usage: http-server [--addr HOST:PORT] [--workers N] [--tls [--cert-out PATH]]";
+const USAGE: &str = "usage: http-server [--addr HOST:PORT] [--workers N] [--recv buffer-ring|owned] \
+                     [--tls [--cert-out PATH]]";
 const GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     let mut addr: SocketAddr = "127.0.0.1:8080".parse().expect("a valid address");
     let mut workers = std::thread::available_parallelism().map_or(1, usize::from);
     let mut tls = false;
+    let mut recv_pool = true;
     let mut cert_out = std::env::temp_dir().join("ringlet-http-server.pem");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
         let value = args.next();
         match (arg.as_str(), value.as_deref().map(str::parse::<SocketAddr>)) {
             ("--addr", Some(Ok(a))) => addr = a,
+            ("--recv", _) if value.as_deref() == Some("buffer-ring") => recv_pool = true,
+            ("--recv", _) if value.as_deref() == Some("owned") => recv_pool = false,
             ("--cert-out", _) if value.is_some() => cert_out = value.unwrap_or_default().into(),
             ("--workers", _) => match value.as_deref().map(str::parse::<usize>) {
                 Some(Ok(n)) if n > 0 => workers = n,
@@ -75,7 +84,10 @@ fn main() -> ExitCode {
             cert_out.display()
         );
     }
-    let tls = tls.map(|t| t.config);
+    let options = hyper_app::ServeOptions {
+        tls: tls.map(|t| t.config),
+        buffer_ring: recv_pool,
+    };
     let runtime = match ringlet::Runtime::builder().workers(workers).build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -98,11 +110,11 @@ fn main() -> ExitCode {
     let results = runtime.block_on_all(move || {
         let index = ringlet::worker_index().expect("runs on a worker");
         let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
-        let tls = tls.clone();
+        let options = options.clone();
         async move {
             let listener = TcpListener::from(listener.expect("one listener per worker"));
             let shutdown = ctrl_c("http-server", index == 0, GRACE);
-            hyper_app::serve_until(listener, tls, shutdown, GRACE).await
+            hyper_app::serve_until(listener, &options, shutdown, GRACE).await
         }
     });
     let mut code = ExitCode::SUCCESS;

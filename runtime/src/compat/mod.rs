@@ -37,12 +37,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use uring_driver::op::{Recv, Send as SendOp};
-use uring_driver::{Op, SharedFd};
+use uring_driver::{Op, RingBuf, SharedFd};
 
 pub use hyper_rt::{HyperExecutor, HyperSleep, HyperTimer};
 
 use crate::error::named;
-use crate::net::{TcpStream, UnixStream};
+use crate::net::{BufRing, RecvStream, TcpStream, UnixStream};
 
 /// Bytes a read asks the kernel for when the caller's room is smaller.
 const READ_CHUNK: usize = 16 << 10;
@@ -87,6 +87,12 @@ enum ReadState {
     Receiving(Op<Recv<Vec<u8>>>),
     /// Received bytes not yet handed out, from `pos`.
     Buffered(Vec<u8>, usize),
+    /// Receiving from a buffer ring: one multishot receive stays armed; `chunk` is the
+    /// leased buffer being handed out, from its offset.
+    Pooled {
+        stream: RecvStream,
+        chunk: Option<(RingBuf, usize)>,
+    },
 }
 
 enum WriteState {
@@ -112,17 +118,34 @@ impl<S: CompatStream> fmt::Debug for Compat<S> {
         f.debug_struct("Compat")
             .field("fd", &self.stream.shared_fd())
             .field("receiving", &matches!(self.read, ReadState::Receiving(_)))
+            .field("pooled", &matches!(self.read, ReadState::Pooled { .. }))
             .field("sending", &matches!(self.write, WriteState::Sending(..)))
             .finish()
     }
 }
 
 impl<S: CompatStream> Compat<S> {
-    /// Wraps `stream`.
+    /// Wraps `stream`; reads receive into a buffer of its own.
     pub fn new(stream: S) -> Compat<S> {
         Compat {
             stream,
             read: ReadState::Idle(Vec::new()),
+            write: WriteState::Idle(Vec::new()),
+        }
+    }
+
+    /// Wraps `stream`; reads take data from `pool`, a buffer ring shared by the worker's
+    /// connections, through one multishot receive that stays armed (no receive to submit
+    /// per read, and an idle connection holds no read buffer). The bytes are still copied
+    /// out to the caller, and the ring buffer goes back to the pool once read.
+    pub fn with_buf_ring(stream: S, pool: &BufRing) -> Compat<S> {
+        let recv = RecvStream::new(stream.shared_fd().clone(), pool);
+        Compat {
+            stream,
+            read: ReadState::Pooled {
+                stream: recv,
+                chunk: None,
+            },
             write: WriteState::Idle(Vec::new()),
         }
     }
@@ -173,6 +196,22 @@ impl<S: CompatStream> Compat<S> {
                     };
                     let op = Op::recv(&driver, self.stream.shared_fd(), buf, 0);
                     self.read = ReadState::Receiving(op);
+                }
+                ReadState::Pooled { stream, chunk } => {
+                    if let Some((buf, pos)) = chunk {
+                        let n = room.min(buf.len() - *pos);
+                        put(&buf[*pos..*pos + n]);
+                        *pos += n;
+                        if *pos == buf.len() {
+                            *chunk = None; // back to the pool
+                        }
+                        return Poll::Ready(Ok(n));
+                    }
+                    match ready!(stream.poll_next(cx)) {
+                        Some(Ok(buf)) => *chunk = Some((buf, 0)),
+                        None => return Poll::Ready(Ok(0)),
+                        Some(Err(e)) => return Poll::Ready(Err(e)),
+                    }
                 }
                 ReadState::Receiving(op) => {
                     let (result, buf) = ready!(Pin::new(op).poll(cx));

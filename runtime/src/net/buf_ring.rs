@@ -1,5 +1,6 @@
 use std::fmt;
 use std::io;
+use std::task::{Context, Poll, ready};
 
 use uring_driver::op::RecvMulti;
 use uring_driver::{MultishotOp, RingBuf, SharedFd};
@@ -78,6 +79,8 @@ pub struct RecvStream {
     fd: SharedFd,
     ring: uring_driver::BufRing,
     op: Option<MultishotOp<RecvMulti>>,
+    /// The last multishot ended on an empty pool: wait for a buffer before re-arming.
+    dry: bool,
     done: bool,
 }
 
@@ -87,6 +90,7 @@ impl RecvStream {
             fd,
             ring: ring.ring.clone(),
             op: None,
+            dry: false,
             done: false,
         }
     }
@@ -100,9 +104,19 @@ impl RecvStream {
     ///
     /// The connection's error (`ConnectionReset`, ...); or not being in a runtime.
     pub async fn next(&mut self) -> Option<io::Result<RingBuf>> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The poll form of [`next`](RecvStream::next).
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<RingBuf>>> {
         loop {
             if self.done {
-                return None;
+                return Poll::Ready(None);
+            }
+            if self.dry {
+                // The multishot ended with the pool dry; re-arm once a buffer is back.
+                ready!(self.ring.poll_available(cx));
+                self.dry = false;
             }
             let op = match &mut self.op {
                 Some(op) => op,
@@ -110,23 +124,22 @@ impl RecvStream {
                     Ok(driver) => self
                         .op
                         .insert(MultishotOp::recv_multi(&driver, &self.fd, &self.ring)),
-                    Err(e) => return Some(Err(e)),
+                    Err(e) => return Poll::Ready(Some(Err(e))),
                 },
             };
-            match op.next().await {
-                Some(Ok(Some(buf))) => return Some(Ok(buf)),
+            match ready!(op.poll_next(cx)) {
+                Some(Ok(Some(buf))) => return Poll::Ready(Some(Ok(buf))),
                 Some(Ok(None)) => {
                     self.done = true;
-                    return None;
+                    return Poll::Ready(None);
                 }
                 Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    // The multishot ended; re-arm once a buffer is back in the pool.
                     self.op = None;
-                    std::future::poll_fn(|cx| self.ring.poll_available(cx)).await;
+                    self.dry = true;
                 }
                 Some(Err(e)) => {
                     self.op = None;
-                    return Some(Err(named("recv", e)));
+                    return Poll::Ready(Some(Err(named("recv", e))));
                 }
                 // The kernel ended the multishot without an error (it may, e.g. under CQ
                 // pressure): receive again.
