@@ -295,17 +295,37 @@ fn dropped_recvmsg_keeps_its_buffer_and_header_until_the_final_cqe() {
     }
 }
 
+/// Sets socket buffer `option` (`SO_SNDBUF` or `SO_RCVBUF`) to 16 KiB.
+fn small_buffers(socket: &impl std::os::fd::AsRawFd, option: libc::c_int) {
+    let size: libc::c_int = 16 << 10;
+    // SAFETY: the value points to a live c_int of the size passed, on an open socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&raw const size).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+}
+
 #[test]
 fn dropped_send_zc_keeps_its_buffer_until_the_notification() {
     let _g = serial();
     let fds = open_fds();
     let driver = Driver::new().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // Small socket buffers (the accepted socket inherits the listener's), so that 1 MiB
+    // stays in flight until the peer reads it; a small transfer keeps the test quick
+    // under valgrind, which lets the reader thread run only between ring waits.
+    small_buffers(&listener, libc::SO_RCVBUF);
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    small_buffers(&client, libc::SO_SNDBUF);
     let (mut server, _) = listener.accept().unwrap();
     let client = SharedFd::new(client.into());
-    // Larger than the socket buffers: the send stays in flight until the peer reads.
-    let (buf, dropped) = Canary::new(16 << 20);
+    let (buf, dropped) = Canary::new(1 << 20);
     let mut op = uring_driver::op::SendZcOp::send_zc(&driver, &client, buf, 0);
     assert!(poll_once(&mut op).is_pending());
     driver.submit().unwrap();
