@@ -97,8 +97,8 @@ enum ReadState {
 
 enum WriteState {
     Idle(Vec<u8>),
-    /// A send of the buffer's bytes from `pos`, in flight.
-    Sending(Op<SendOp<Vec<u8>>>, usize),
+    /// A send of the buffer's bytes, in flight.
+    Sending(Op<SendOp<Vec<u8>>>),
 }
 
 /// A ringlet stream with the poll-based read and write traits of tokio, futures and
@@ -119,7 +119,7 @@ impl<S: CompatStream> fmt::Debug for Compat<S> {
             .field("fd", &self.stream.shared_fd())
             .field("receiving", &matches!(self.read, ReadState::Receiving(_)))
             .field("pooled", &matches!(self.read, ReadState::Pooled { .. }))
-            .field("sending", &matches!(self.write, WriteState::Sending(..)))
+            .field("sending", &matches!(self.write, WriteState::Sending(_)))
             .finish()
     }
 }
@@ -234,18 +234,17 @@ impl<S: CompatStream> Compat<S> {
     /// Finishes the send in flight, if any, resending what a short send left.
     fn poll_send_done(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let WriteState::Sending(op, pos) = &mut self.write else {
+            let WriteState::Sending(op) = &mut self.write else {
                 return Poll::Ready(Ok(()));
             };
             let (result, mut buf) = ready!(Pin::new(op).poll(cx));
-            let sent = *pos
-                + match result {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.write = WriteState::Idle(buf);
-                        return Poll::Ready(Err(named("send", e)));
-                    }
-                };
+            let sent = match result {
+                Ok(n) => n,
+                Err(e) => {
+                    self.write = WriteState::Idle(buf);
+                    return Poll::Ready(Err(named("send", e)));
+                }
+            };
             if sent == buf.len() {
                 self.write = WriteState::Idle(buf);
                 return Poll::Ready(Ok(()));
@@ -265,7 +264,7 @@ impl<S: CompatStream> Compat<S> {
             }
         };
         let op = Op::send(&driver, self.stream.shared_fd(), buf, 0);
-        self.write = WriteState::Sending(op, 0);
+        self.write = WriteState::Sending(op);
         Ok(())
     }
 
