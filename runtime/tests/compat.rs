@@ -174,3 +174,37 @@ fn a_compat_reading_from_a_tiny_buffer_ring_loses_nothing() {
     })
     .unwrap();
 }
+
+#[test]
+fn vectored_writes_send_their_slices_in_order() {
+    let _g = serial();
+    ringlet::run(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut a = Compat::new(a);
+        let mut b = Compat::new(b);
+        let head = pattern(100, 1);
+        let body = pattern(100_000, 2);
+        let mut sent = 0;
+        while sent < head.len() + body.len() {
+            // Whatever the first writes took, the rest goes out as two slices again.
+            let (h, bd) = if sent < head.len() {
+                (&head[sent..], &body[..])
+            } else {
+                (&head[..0], &body[sent - head.len()..])
+            };
+            let slices = [std::io::IoSlice::new(h), std::io::IoSlice::new(bd)];
+            let n = a.write_vectored(&slices).await.unwrap();
+            assert!(n > 0 && n <= 64 << 10, "{n}");
+            sent += n;
+        }
+        a.shutdown().await.unwrap();
+        let mut back = Vec::new();
+        b.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back.len(), head.len() + body.len());
+        assert!(
+            back[..100] == head[..] && back[100..] == body[..],
+            "order or bytes differ"
+        );
+    })
+    .unwrap();
+}

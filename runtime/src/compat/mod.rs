@@ -6,8 +6,9 @@
 //! Those traits lend the stream the caller's buffer for one `poll` only, while io_uring
 //! needs a buffer that stays put until the kernel is done with it. So [`Compat`] owns
 //! one read buffer and one write buffer and copies: a read receives into its buffer and
-//! copies out; a write copies in, returns at once, and sends in the background (the next
-//! write, or a flush, waits for it and reports its error). The copies cost about as much
+//! copies out; a write copies in (every slice of a vectored write, into one send),
+//! returns at once, and sends in the background (the next write, or a flush, waits for it
+//! and reports its error). The copies cost about as much
 //! as a `memcpy` of the bytes moved; docs/benchmarks.md measures them against the
 //! owned-buffer API.
 //!
@@ -270,17 +271,34 @@ impl<S: CompatStream> Compat<S> {
 
     /// Accepts up to [`WRITE_CHUNK`] bytes of `data` once the previous send is done.
     fn poll_write_priv(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, &[io::IoSlice::new(data)])
+    }
+
+    /// Accepts up to [`WRITE_CHUNK`] bytes of `bufs`, in order, into one send: a header
+    /// and a body go out together without the caller flattening them first.
+    fn poll_write_vectored_priv(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         ready!(self.poll_send_done(cx))?;
-        if data.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
         let WriteState::Idle(buf) = &mut self.write else {
             unreachable!("no send in flight after poll_send_done")
         };
         let mut buf = std::mem::take(buf);
         buf.clear();
-        let n = data.len().min(WRITE_CHUNK);
-        buf.extend_from_slice(&data[..n]);
+        for data in bufs {
+            let n = data.len().min(WRITE_CHUNK - buf.len());
+            buf.extend_from_slice(&data[..n]);
+            if buf.len() == WRITE_CHUNK {
+                break;
+            }
+        }
+        let n = buf.len();
+        if n == 0 {
+            self.write = WriteState::Idle(buf);
+            return Poll::Ready(Ok(0));
+        }
         self.start_send(buf)?;
         Poll::Ready(Ok(n))
     }
@@ -313,6 +331,18 @@ impl<S: CompatStream + Unpin> tokio::io::AsyncWrite for Compat<S> {
         self.get_mut().poll_write_priv(cx, data)
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().poll_send_done(cx)
     }
@@ -341,6 +371,14 @@ impl<S: CompatStream + Unpin> futures_io::AsyncWrite for Compat<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_priv(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_vectored_priv(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -373,6 +411,18 @@ impl<S: CompatStream + Unpin> hyper::rt::Write for Compat<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_priv(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
