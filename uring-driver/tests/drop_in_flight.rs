@@ -317,15 +317,15 @@ fn dropped_send_zc_keeps_its_buffer_until_the_notification() {
     let fds = open_fds();
     let driver = Driver::new().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    // Small socket buffers (the accepted socket inherits the listener's), so that 1 MiB
-    // stays in flight until the peer reads it; a small transfer keeps the test quick
+    // Small socket buffers (the accepted socket inherits the listener's), so that 256 KiB
+    // stay in flight until the peer reads them; a small transfer keeps the test quick
     // under valgrind, which lets the reader thread run only between ring waits.
     small_buffers(&listener, libc::SO_RCVBUF);
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     small_buffers(&client, libc::SO_SNDBUF);
     let (mut server, _) = listener.accept().unwrap();
     let client = SharedFd::new(client.into());
-    let (buf, dropped) = Canary::new(1 << 20);
+    let (buf, dropped) = Canary::new(256 << 10);
     let mut op = uring_driver::op::SendZcOp::send_zc(&driver, &client, buf, 0);
     assert!(poll_once(&mut op).is_pending());
     driver.submit().unwrap();
