@@ -1,13 +1,16 @@
 //! The accept loop the example servers share: what to do about each accept error.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::rc::Rc;
 use std::time::Duration;
 
 use ringlet::error::raw_os_error;
 use ringlet::net::{ListenOptions, TcpListener, TcpStream};
+use ringlet::sync::Notify;
 use ringlet::task::{Either, select};
 
 /// How long accepting pauses when the process is out of file descriptors.
@@ -55,6 +58,87 @@ pub async fn accept_loop(
                 eprintln!("{name}: accept: {e} (connection dropped before accept)");
             }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Accepts until `shutdown` completes, running `serve(stream, peer)` on a task of its own
+/// for each connection; then accepts what is still queued (closing the listener with
+/// connections queued would reset them, though their clients saw the connect succeed),
+/// closes the listener, and lets open connections finish for up to `grace`. Returns how
+/// many were still open when the grace period ended (their tasks are cancelled when the
+/// runtime drops).
+///
+/// # Errors
+///
+/// As [`accept_loop`]: only an error about the listener itself.
+pub async fn serve_connections_until<F, Fut>(
+    name: &str,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    serve: F,
+) -> io::Result<usize>
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    let open = Rc::new(Cell::new(0usize));
+    let closed = Rc::new(Notify::new());
+    let serve_one = |stream: TcpStream, peer| {
+        open.set(open.get() + 1);
+        let (open, closed) = (open.clone(), closed.clone());
+        let connection = serve(stream, peer);
+        drop(ringlet::spawn(async move {
+            connection.await;
+            open.set(open.get() - 1);
+            closed.notify_one();
+        }));
+    };
+    accept_loop(name, &listener, &serve_one, shutdown).await?;
+    drain_backlog(name, listener, &serve_one).await;
+    let drained = ringlet::time::timeout(grace, async {
+        while open.get() > 0 {
+            closed.notified().await;
+        }
+    });
+    Ok(match drained.await {
+        Ok(()) => 0,
+        Err(_) => open.get(),
+    })
+}
+
+/// Accepts what is already queued on `listener` (without waiting for more), hands each to
+/// `serve`, and closes the listener. Closing it with connections still queued would reset
+/// them, though their clients already saw the connection succeed.
+async fn drain_backlog(name: &str, listener: TcpListener, serve: impl Fn(TcpStream, SocketAddr)) {
+    // The cancelled accept op holds the socket until the kernel confirms the cancel.
+    let mut listener = listener;
+    let listener = loop {
+        match listener.into_std() {
+            Ok(std_listener) => break std_listener,
+            Err(busy) => {
+                listener = busy;
+                ringlet::yield_now().await;
+            }
+        }
+    };
+    if let Err(e) = listener.set_nonblocking(true) {
+        eprintln!("{name}: cannot drain the backlog: {e}");
+        return;
+    }
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                // io_uring serves blocking and non-blocking sockets alike.
+                serve(TcpStream::from(stream), peer)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("{name}: draining the backlog: {e}");
+                return;
+            }
         }
     }
 }

@@ -4,18 +4,14 @@
 //! back, then out again for the write. When the client half-closes, everything it sent has
 //! been echoed already, and the server closes its side.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::rc::Rc;
 use std::time::Duration;
 
 use ringlet::IoBuf;
 use ringlet::net::{BufRing, TcpListener, TcpStream};
-use ringlet::sync::Notify;
 
-use crate::accept::{accept_loop, log_connection_error};
+use crate::accept::{accept_loop, log_connection_error, serve_connections_until};
 
 /// Where a connection's incoming bytes land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,14 +63,11 @@ pub async fn serve_until(
         RecvMode::Owned => None,
         RecvMode::BufferRing { entries } => Some(BufRing::new(entries, buffer_size)?),
     };
-    let open = Rc::new(Cell::new(0usize));
-    let closed = Rc::new(Notify::new());
-    let serve_one = |stream: TcpStream, peer| {
+    serve_connections_until("echo-server", listener, shutdown, grace, |stream, peer| {
         // Echo replies are small and latency-bound: send them at once (no Nagle delay).
         let _ = stream.set_nodelay(true);
-        open.set(open.get() + 1);
-        let (open, closed, pool) = (open.clone(), closed.clone(), pool.clone());
-        drop(ringlet::spawn(async move {
+        let pool = pool.clone();
+        async move {
             let result = match &pool {
                 None => echo(&stream, buffer_size).await,
                 Some(pool) => echo_pooled(&stream, pool).await,
@@ -82,58 +75,9 @@ pub async fn serve_until(
             if let Err(e) = result {
                 log_connection_error("echo-server", peer, &e);
             }
-            open.set(open.get() - 1);
-            closed.notify_one();
-        }));
-    };
-    accept_loop("echo-server", &listener, &serve_one, shutdown).await?;
-    // Stop accepting without dropping anyone already connected: connections waiting in the
-    // backlog are accepted and served too, then the listener closes.
-    drain_backlog(listener, &serve_one).await;
-    let drained = ringlet::time::timeout(grace, async {
-        while open.get() > 0 {
-            closed.notified().await;
         }
-    });
-    Ok(match drained.await {
-        Ok(()) => 0,
-        Err(_) => open.get(),
     })
-}
-
-/// Accepts what is already queued on `listener` (without waiting for more), hands each to
-/// `serve`, and closes the listener. Closing it with connections still queued would reset
-/// them, though their clients already saw the connection succeed.
-async fn drain_backlog(listener: TcpListener, serve: impl Fn(TcpStream, SocketAddr)) {
-    // The cancelled accept op holds the socket until the kernel confirms the cancel.
-    let mut listener = listener;
-    let listener = loop {
-        match listener.into_std() {
-            Ok(std_listener) => break std_listener,
-            Err(busy) => {
-                listener = busy;
-                ringlet::yield_now().await;
-            }
-        }
-    };
-    if let Err(e) = listener.set_nonblocking(true) {
-        eprintln!("echo-server: cannot drain the backlog: {e}");
-        return;
-    }
-    loop {
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                // io_uring serves blocking and non-blocking sockets alike.
-                serve(TcpStream::from(stream), peer)
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                eprintln!("echo-server: draining the backlog: {e}");
-                return;
-            }
-        }
-    }
+    .await
 }
 
 /// Echoes one connection through a shared buffer pool: each chunk arrives in a pool

@@ -1,14 +1,12 @@
 //! hyper 1.x on ringlet: the routes and connection handling of the `http-server` example,
 //! and the client side of `http-client`, over [`ringlet::compat`].
 
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -20,7 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use ringlet::compat::{Compat, HyperTimer};
 use ringlet::net::{BufRing, TcpListener, TcpStream};
 
-use crate::accept::{accept_loop, log_connection_error};
+use crate::accept::{log_connection_error, serve_connections_until};
 
 /// A response body: a fixed one, or the request's own, streamed back.
 pub type Body = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -89,43 +87,29 @@ pub async fn serve_until(
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<usize> {
-    let open = Rc::new(Cell::new(0usize));
     let pool = match options.buffer_ring {
         true => Some(BufRing::new(POOL_BUFFERS, POOL_BUFFER_SIZE)?),
         false => None,
     };
-    let tls = options.tls.clone();
-    accept_loop(
-        "http-server",
-        &listener,
-        |stream, peer| {
-            // Responses go out whole; Nagle would only hold back the next one.
-            let _ = stream.set_nodelay(true);
-            let (open, tls) = (open.clone(), tls.clone());
-            open.set(open.get() + 1);
-            let stream = match &pool {
-                Some(pool) => Compat::with_buf_ring(stream, pool),
-                None => Compat::new(stream),
+    serve_connections_until("http-server", listener, shutdown, grace, |stream, peer| {
+        // Responses go out whole; Nagle would only hold back the next one.
+        let _ = stream.set_nodelay(true);
+        let stream = match &pool {
+            Some(pool) => Compat::with_buf_ring(stream, pool),
+            None => Compat::new(stream),
+        };
+        let tls = options.tls.clone();
+        async move {
+            let served = match tls {
+                Some(config) => crate::tls::serve_https(stream, config).await,
+                None => serve_connection(stream).await.map_err(io::Error::other),
             };
-            drop(ringlet::spawn(async move {
-                let served = match tls {
-                    Some(config) => crate::tls::serve_https(stream, config).await,
-                    None => serve_connection(stream).await.map_err(io::Error::other),
-                };
-                if let Err(e) = served {
-                    log_error(peer, &e);
-                }
-                open.set(open.get() - 1);
-            }));
-        },
-        shutdown,
-    )
-    .await?;
-    let deadline = Instant::now() + grace;
-    while open.get() > 0 && Instant::now() < deadline {
-        ringlet::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(open.get())
+            if let Err(e) = served {
+                log_error(peer, &e);
+            }
+        }
+    })
+    .await
 }
 
 /// Logs a connection's error, digging the I/O error out of hyper's when there is one.

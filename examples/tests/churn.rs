@@ -22,7 +22,7 @@ fn env_or(name: &str, default: usize) -> usize {
 
 mod common;
 
-use common::{Rng, ServerProcess};
+use common::{Rng, ServerProcess, raise_fd_limit};
 
 struct Server(ServerProcess);
 
@@ -76,18 +76,6 @@ impl Server {
             "the server exited"
         );
     }
-}
-
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a live rlimit struct for the kernel to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_cur = lim.rlim_max;
-    // SAFETY: `lim` is a valid rlimit struct.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
 }
 
 /// Closes with a reset (SO_LINGER 0) instead of a FIN.
@@ -212,7 +200,7 @@ fn wave(addr: SocketAddr, conns: usize, base: u64) {
 
 #[test]
 fn churned_connections_leave_no_descriptor_and_no_memory_behind() {
-    raise_fd_limit();
+    raise_fd_limit(12_000);
     let conns = env_or("RINGLET_CHURN_CONNS", 10_000);
     let waves = env_or("RINGLET_CHURN_WAVES", 2);
     for mode in ["buffer-ring", "owned"] {
@@ -257,7 +245,7 @@ fn churned_connections_leave_no_descriptor_and_no_memory_behind() {
 
 #[test]
 fn slow_readers_do_not_make_the_server_buffer_without_bound() {
-    raise_fd_limit();
+    raise_fd_limit(12_000);
     const CLIENTS: usize = 64;
     const BYTES: usize = 4 << 20;
     let mut server = Server::start("buffer-ring");

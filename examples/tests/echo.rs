@@ -11,7 +11,7 @@ use ringlet_examples::echo;
 
 mod common;
 
-use common::{Rng, ServerProcess};
+use common::{Rng, ServerProcess, raise_fd_limit};
 
 fn start_in_process_server() -> SocketAddr {
     let (tx, rx) = mpsc::channel();
@@ -296,27 +296,6 @@ fn bad_arguments_exit_2_with_usage() {
     assert!(
         stderr.contains("--workers \"zero\" is not a number"),
         "{stderr}"
-    );
-}
-
-/// Raises the soft descriptor limit to at least `want` (up to the hard limit); the server
-/// child inherits it.
-fn raise_fd_limit(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a live rlimit struct for the kernel to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur < want {
-        lim.rlim_cur = want.min(lim.rlim_max);
-        // SAFETY: `lim` is a valid rlimit struct.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    }
-    assert!(
-        lim.rlim_cur >= want,
-        "hard fd limit {} is below {want}",
-        lim.rlim_max
     );
 }
 

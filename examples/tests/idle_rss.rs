@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 mod common;
 
-use common::ServerProcess;
+use common::{ServerProcess, raise_fd_limit};
 use std::time::Duration;
 
 const CONNECTIONS: usize = 10_000;
@@ -21,23 +21,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
-}
-
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a live rlimit struct for the kernel to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_cur = lim.rlim_max;
-    // SAFETY: `lim` is a valid rlimit struct.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    assert!(
-        lim.rlim_cur as usize > CONNECTIONS + 100,
-        "fd limit {} too low",
-        lim.rlim_cur
-    );
 }
 
 /// Bytes of server RSS per connection, with `CONNECTIONS` idle connections that each
@@ -74,7 +57,7 @@ fn measure(args: &[&str]) -> f64 {
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn rss_per_idle_connection() {
-    raise_fd_limit();
+    raise_fd_limit(CONNECTIONS as u64 + 100);
     let owned = measure(&["--recv", "owned"]);
     let ring = measure(&["--recv", "buffer-ring"]);
     println!("{CONNECTIONS} idle connections, echo-server RSS per connection:");

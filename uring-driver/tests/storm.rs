@@ -20,9 +20,9 @@ use std::rc::Rc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
-use common::{drain, open_fds, pipe, serial};
+use common::{Canary, drain, open_fds, pipe, serial};
 use uring_driver::op::SendZcOp;
-use uring_driver::{BufRing, Driver, IoBuf, IoBufMut, MultishotOp, Op, SharedFd};
+use uring_driver::{BufRing, Driver, MultishotOp, Op, SharedFd};
 
 /// xorshift64*: a fixed seed gives the same storm every run.
 struct Rng(u64);
@@ -38,49 +38,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-/// A zero-filled buffer counted in `live` from creation to drop.
-struct Counted {
-    data: Vec<u8>,
-    live: Rc<Cell<i64>>,
-}
-
-impl Counted {
-    fn new(len: usize, live: &Rc<Cell<i64>>) -> Counted {
-        live.set(live.get() + 1);
-        Counted {
-            data: vec![0; len],
-            live: live.clone(),
-        }
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.live.set(self.live.get() - 1);
-    }
-}
-
-// SAFETY: delegates to the Vec, whose heap memory is stable.
-unsafe impl IoBuf for Counted {
-    fn stable_ptr(&self) -> *const u8 {
-        self.data.stable_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.data.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.data.len()
-    }
-}
-
-// SAFETY: delegates to the Vec; the whole vector is initialized already.
-unsafe impl IoBufMut for Counted {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.data.as_mut_ptr()
-    }
-    unsafe fn set_init(&mut self, _pos: usize) {}
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -156,19 +113,19 @@ impl Storm {
         match kind {
             Kind::Read => {
                 let (r, _) = &self.pipes[self.rng.below(self.pipes.len())];
-                let op = Op::read(d, r, Counted::new(1 + self.rng.below(256), live));
+                let op = Op::read(d, r, Canary::counted(1 + self.rng.below(256), live));
                 Box::pin(async move {
                     let (res, buf) = op.await;
-                    assert!(res.unwrap() <= buf.data.len());
+                    assert!(res.unwrap() <= buf.len());
                     done();
                 })
             }
             Kind::Recv => {
                 let (a, _) = &self.streams[self.rng.below(self.streams.len())];
-                let op = Op::recv(d, a, Counted::new(1 + self.rng.below(256), live), 0);
+                let op = Op::recv(d, a, Canary::counted(1 + self.rng.below(256), live), 0);
                 Box::pin(async move {
                     let (res, buf) = op.await;
-                    assert!(res.unwrap() <= buf.data.len());
+                    assert!(res.unwrap() <= buf.len());
                     done();
                 })
             }
@@ -199,10 +156,10 @@ impl Storm {
             }
             Kind::SendZc => {
                 let len = 1 + self.rng.below(128 << 10);
-                let op = SendZcOp::send_zc(d, &self.zc_fd, Counted::new(len, live), 0);
+                let op = SendZcOp::send_zc(d, &self.zc_fd, Canary::counted(len, live), 0);
                 Box::pin(async move {
                     let (res, buf) = op.await;
-                    assert!(res.unwrap() <= buf.data.len());
+                    assert!(res.unwrap() <= buf.len());
                     done();
                 })
             }
@@ -230,21 +187,21 @@ impl Storm {
             }
             Kind::FileRead => {
                 let offset = self.rng.below(FILE_LEN as usize) as u64;
-                let buf = Counted::new(1 + self.rng.below(8192), live);
+                let buf = Canary::counted(1 + self.rng.below(8192), live);
                 let op = Op::read_at(d, &self.file, buf, offset);
                 Box::pin(async move {
                     let (res, buf) = op.await;
-                    assert!(res.unwrap() <= buf.data.len());
+                    assert!(res.unwrap() <= buf.len());
                     done();
                 })
             }
             Kind::FileWrite => {
                 let offset = self.rng.below(FILE_LEN as usize) as u64;
-                let buf = Counted::new(1 + self.rng.below(8192), live);
+                let buf = Canary::counted(1 + self.rng.below(8192), live);
                 let op = Op::write_at(d, &self.file, buf, offset);
                 Box::pin(async move {
                     let (res, buf) = op.await;
-                    assert_eq!(res.unwrap(), buf.data.len());
+                    assert_eq!(res.unwrap(), buf.len());
                     done();
                 })
             }

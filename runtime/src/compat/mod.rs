@@ -176,9 +176,7 @@ impl<S: CompatStream> Compat<S> {
         loop {
             match &mut self.read {
                 ReadState::Buffered(buf, pos) => {
-                    let n = room.min(buf.len() - *pos);
-                    put(&buf[*pos..*pos + n]);
-                    *pos += n;
+                    let n = hand_out(buf, pos, room, put);
                     if *pos == buf.len() {
                         self.read = ReadState::Idle(std::mem::take(buf));
                     }
@@ -200,9 +198,7 @@ impl<S: CompatStream> Compat<S> {
                 }
                 ReadState::Pooled { stream, chunk } => {
                     if let Some((buf, pos)) = chunk {
-                        let n = room.min(buf.len() - *pos);
-                        put(&buf[*pos..*pos + n]);
-                        *pos += n;
+                        let n = hand_out(buf, pos, room, put);
                         if *pos == buf.len() {
                             *chunk = None; // back to the pool
                         }
@@ -309,6 +305,14 @@ impl<S: CompatStream> Compat<S> {
     }
 }
 
+/// Passes up to `room` bytes of `buf` from `pos` to `put` and advances `pos`.
+fn hand_out(buf: &[u8], pos: &mut usize, room: usize, put: impl FnOnce(&[u8])) -> usize {
+    let n = room.min(buf.len() - *pos);
+    put(&buf[*pos..*pos + n]);
+    *pos += n;
+    n
+}
+
 impl<S: CompatStream + Unpin> tokio::io::AsyncRead for Compat<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -396,8 +400,7 @@ impl<S: CompatStream + Unpin> hyper::rt::Read for Compat<S> {
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        // SAFETY: the slice is only used to learn the room; nothing reads it.
-        let room = unsafe { buf.as_mut() }.len();
+        let room = buf.remaining();
         self.get_mut()
             .poll_read_with(cx, room, |bytes| buf.put_slice(bytes))
             .map_ok(|_| ())

@@ -77,15 +77,13 @@ impl<T> Inbox<T> {
 
     /// Hands every queued item to `each`, after clearing `notified`. Skips the lock when
     /// `notified` was clear: nothing was pushed since the last take (this runs on every
-    /// turn of the worker loop).
-    pub(crate) fn take(&self, mut each: impl FnMut(T)) {
+    /// turn of the worker loop). `each` runs under the lock, so the queue keeps its
+    /// capacity from one take to the next; it must not push to this inbox.
+    pub(crate) fn take(&self, each: impl FnMut(T)) {
         if !self.notified.swap(false, Ordering::SeqCst) {
             return;
         }
-        let items = std::mem::take(&mut self.lock().items);
-        for item in items {
-            each(item);
-        }
+        self.lock().items.drain(..).for_each(each);
     }
 
     /// Refuses further pushes and returns what was queued.

@@ -70,6 +70,8 @@ pub fn pipe() -> (OwnedFd, OwnedFd) {
 pub struct Canary {
     data: Vec<u8>,
     dropped: Rc<Cell<bool>>,
+    /// Counts canaries alive, for tests that make too many to keep each flag.
+    live: Option<Rc<Cell<i64>>>,
 }
 
 impl Canary {
@@ -79,15 +81,31 @@ impl Canary {
             Canary {
                 data: vec![0; len],
                 dropped: dropped.clone(),
+                live: None,
             },
             dropped,
         )
+    }
+
+    /// A canary counted in `live` from now until it is dropped.
+    pub fn counted(len: usize, live: &Rc<Cell<i64>>) -> Canary {
+        live.set(live.get() + 1);
+        let (mut canary, _) = Canary::new(len);
+        canary.live = Some(live.clone());
+        canary
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
     }
 }
 
 impl Drop for Canary {
     fn drop(&mut self) {
         assert!(!self.dropped.replace(true), "canary dropped twice");
+        if let Some(live) = &self.live {
+            live.set(live.get() - 1);
+        }
     }
 }
 
