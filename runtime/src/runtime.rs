@@ -226,17 +226,24 @@ impl fmt::Debug for Runtime {
 }
 
 impl Drop for Runtime {
+    /// Every worker drops its tasks, then drains its ring, all at the same time: a task
+    /// or a cancelled op on one worker may hold the peer that an op in flight on another
+    /// waits on (a zero-copy send completes only once its data is acknowledged or
+    /// dropped), and each ring releases what its cancelled ops held as their final
+    /// completions arrive. So the other workers are asked to stop (each drops its tasks,
+    /// then its ring), worker 0 does the same meanwhile, and only then are the threads
+    /// joined.
     fn drop(&mut self) {
         for (shared, _) in &self.threads {
             if let Some(shared) = shared {
                 shared.request_stop();
             }
         }
+        self.worker.shutdown();
+        drop(self.driver.take());
         for (_, thread) in self.threads.drain(..) {
             let _ = thread.join();
         }
-        self.worker.shutdown();
-        drop(self.driver.take());
     }
 }
 

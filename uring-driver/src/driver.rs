@@ -239,6 +239,9 @@ impl fmt::Debug for Handle {
 
 struct Inner {
     ring: IoUring,
+    /// This ring's identity, unique in the process: objects that belong to one ring
+    /// (buffer rings, fixed buffers, file tables) record it, and ops check it.
+    id: u64,
     ops: Slab<Lifecycle>,
     /// Slots whose final CQE has not been reaped yet.
     in_flight: usize,
@@ -255,6 +258,14 @@ struct Inner {
     link_timespecs: Vec<Box<types::Timespec>>,
     /// Op data freed by the reaper, dropped once the borrow of `Inner` ends (rule 6).
     graveyard: Vec<Box<dyn IgnoredOp>>,
+    /// Wakers of ops the reaper completed, woken once the borrow of `Inner` ends: a waker
+    /// may run arbitrary code, including code that uses this driver.
+    woken: Vec<std::task::Waker>,
+    /// Completions reaped by a push that had to submit to make room; a wait that follows
+    /// must not block, since those completions may have made work ready (rule 9).
+    reaped_in_push: usize,
+    /// Slots of dropped ops whose cancel SQE could not be pushed; retried every turn.
+    cancel_backlog: Vec<usize>,
     /// The timespec of the wait-bounding timeout SQE on kernels without EXT_ARG. The kernel
     /// copies it while the SQE is submitted; it lives here so it outlives that.
     park_timespec: Box<types::Timespec>,
@@ -305,8 +316,10 @@ impl Driver {
             .register_probe(&mut probe)
             .ok()
             .map(|()| probe);
+        static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let inner = Inner {
             ring,
+            id: NEXT_RING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ops: Slab::with_capacity(64),
             in_flight: 0,
             probe,
@@ -316,6 +329,9 @@ impl Driver {
             link_next: None,
             link_timespecs: Vec::new(),
             graveyard: Vec::new(),
+            woken: Vec::new(),
+            reaped_in_push: 0,
+            cancel_backlog: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
             coalesce: coalesce.filter(|_| features.min_timeout && features.ext_arg),
             overflow_flushes: 0,
@@ -343,7 +359,7 @@ impl Deref for Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let graveyard = {
+        {
             let Ok(mut inner) = self.handle.inner.try_borrow_mut() else {
                 // Only reachable if a destructor drops the driver from inside a driver call;
                 // the ring stays alive through the other handles, nothing is freed early.
@@ -359,13 +375,22 @@ impl Drop for Driver {
             for key in keys {
                 inner.push_cancel(key);
             }
-            let deadline = Instant::now() + SHUTDOWN_WAIT;
-            while inner.in_flight > 0 {
+        }
+        let deadline = Instant::now() + SHUTDOWN_WAIT;
+        loop {
+            // Each round releases what the reaped ops held (an fd, a peer socket) before
+            // waiting again: another op's final CQE may wait on exactly that.
+            let done = self.handle.with_inner(|inner| {
                 let now = Instant::now();
-                if now >= deadline || inner.turn(1, Some(deadline - now)).is_err() {
-                    break;
-                }
+                inner.in_flight == 0
+                    || now >= deadline
+                    || inner.turn(1, Some(deadline - now)).is_err()
+            });
+            if done {
+                break;
             }
+        }
+        self.handle.with_inner(|inner| {
             if inner.in_flight > 0 {
                 // Rule 5: the kernel did not answer; leak what it may still touch.
                 for (_, slot) in inner.ops.iter_mut() {
@@ -374,9 +399,7 @@ impl Drop for Driver {
                     }
                 }
             }
-            mem::take(&mut inner.graveyard)
-        };
-        drop(graveyard);
+        });
     }
 }
 
@@ -417,13 +440,69 @@ impl Handle {
     }
 
     fn run_turn(&self, want: u32, timeout: Option<Duration>) -> io::Result<usize> {
-        let (result, graveyard) = {
+        self.with_inner(|inner| inner.turn(want, timeout))
+    }
+
+    /// Runs `f` on the driver's state, then, with the borrow released, wakes the ops it
+    /// completed and drops the data it freed (rule 6): both may run arbitrary code that
+    /// uses the driver again.
+    fn with_inner<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let (out, mut woken, graveyard) = {
             let mut inner = self.inner.borrow_mut();
-            let result = inner.turn(want, timeout);
-            (result, mem::take(&mut inner.graveyard))
+            let out = f(&mut inner);
+            (
+                out,
+                mem::take(&mut inner.woken),
+                mem::take(&mut inner.graveyard),
+            )
         };
+        let reuse = woken.capacity() > 0;
+        for waker in woken.drain(..) {
+            waker.wake();
+        }
         drop(graveyard);
-        result
+        if reuse {
+            // Hand the (empty) vector back, so a busy ring does not allocate every turn.
+            if let Ok(mut inner) = self.inner.try_borrow_mut()
+                && inner.woken.capacity() == 0
+            {
+                inner.woken = woken;
+            }
+        }
+        out
+    }
+
+    /// This ring's identity, unique in the process.
+    pub fn ring_id(&self) -> u64 {
+        self.inner.borrow().id
+    }
+
+    /// Whether `other` is a handle to the same ring.
+    pub fn same_ring(&self, other: &Handle) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Checks that `owner`, the ring `what` belongs to, is this ring: an object registered
+    /// with one ring (a buffer group, a buffer table, a file table) means nothing, or
+    /// something else, to another.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput`, naming `what` and both rings.
+    pub(crate) fn check_owner(&self, owner: &Handle, what: &str) -> io::Result<()> {
+        if self.same_ring(owner) {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} belongs to io_uring ring #{}, but the op was built on ring #{}; \
+                 objects registered with one ring cannot be used on another (create one \
+                 per ring, e.g. per worker)",
+                owner.ring_id(),
+                self.ring_id()
+            ),
+        ))
     }
 
     /// Ops whose final completion has not been reaped yet (including dropped ones waiting
@@ -479,11 +558,19 @@ impl Handle {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn with_link_timeout<R>(&self, timeout: Duration, push_op: impl FnOnce() -> R) -> R {
+        /// Clears the pending link however `push_op` ends, even by a panic: an op that was
+        /// never pushed leaves nothing to link, and the next unrelated op must not get it.
+        struct ClearLink<'a>(&'a Handle);
+        impl Drop for ClearLink<'_> {
+            fn drop(&mut self) {
+                if let Ok(mut inner) = self.0.inner.try_borrow_mut() {
+                    inner.link_next = None;
+                }
+            }
+        }
         self.inner.borrow_mut().link_next = Some(timeout);
-        let out = push_op();
-        // An op that was never pushed (e.g. it failed early) leaves nothing to link.
-        self.inner.borrow_mut().link_next = None;
-        out
+        let _clear = ClearLink(self);
+        push_op()
     }
 
     /// A buffer group id not used yet on this ring.
@@ -573,40 +660,23 @@ impl Handle {
         self.inner.borrow().shut_down
     }
 
-    pub(crate) fn push_op(&self, entry: squeue::Entry, slot: Lifecycle) -> io::Result<usize> {
-        let mut inner = self.inner.borrow_mut();
-        if inner.shut_down {
-            return Err(io::Error::other("the io_uring driver has shut down"));
-        }
-        let code = entry.get_opcode() as u8;
-        if !inner.supports(code) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "io_uring opcode {} is not supported by this kernel",
-                    opcode_name(code)
-                ),
-            ));
-        }
-        let key = inner.ops.insert(slot);
-        let entry = entry.user_data(key as u64);
-        let pushed = match inner.link_next.take() {
-            None => {
-                // SAFETY: forwarded from `Op::new`'s contract: the entry's pointers stay
-                // valid until the final CQE of slot `key`.
-                unsafe { inner.push(&entry) }
-            }
-            // SAFETY: as above.
-            Some(timeout) => unsafe { inner.push_linked(entry, timeout) },
-        };
-        if let Err(e) = pushed {
-            inner.ops.remove(key);
-            return Err(e);
-        }
-        inner.in_flight += 1;
-        Ok(key)
+    /// Pushes `entry` as the op in a new slot holding `slot`; returns the slot's key.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Op::new`](crate::Op::new): every pointer in `entry` stays valid until the
+    /// final CQE of the returned slot, i.e. the caller keeps what they point into alive
+    /// and hands it to [`abandon`](Handle::abandon) if it is dropped before then.
+    pub(crate) unsafe fn push_op(
+        &self,
+        entry: squeue::Entry,
+        slot: Lifecycle,
+    ) -> io::Result<usize> {
+        self.with_inner(|inner| {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { inner.push_op(entry, slot) }
+        })
     }
-
     pub(crate) fn poll_op(&self, key: usize, cx: &mut Context<'_>) -> Poll<CqeResult> {
         let mut inner = self.inner.borrow_mut();
         let slot = &mut inner.ops[key];
@@ -631,7 +701,7 @@ impl Handle {
 
     pub(crate) fn poll_multishot(&self, key: usize, cx: &mut Context<'_>) -> Poll<CqeResult> {
         let mut inner = self.inner.borrow_mut();
-        let Lifecycle::Multishot { queue, waker } = &mut inner.ops[key] else {
+        let Lifecycle::Multishot { queue, waker, .. } = &mut inner.ops[key] else {
             unreachable!("multishot op polled in a single-shot slot")
         };
         match queue.pop_front() {
@@ -652,78 +722,117 @@ impl Handle {
     }
 
     pub(crate) fn cancel(&self, key: usize) {
-        let mut inner = self.inner.borrow_mut();
-        if !matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None) {
-            inner.push_cancel(key);
-        }
+        self.with_inner(|inner| {
+            if !matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None) {
+                inner.push_cancel(key);
+            }
+        });
     }
 
     /// Pushes an `IORING_OP_TIMEOUT_REMOVE` for the timeout in slot `key` (rule 7, as for
     /// cancel: only while the slot still holds it).
     pub(crate) fn remove_timeout(&self, key: usize) {
-        let mut inner = self.inner.borrow_mut();
-        if matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None)
-            || !inner.supports(opcode::TimeoutRemove::CODE)
-        {
-            return;
-        }
-        let entry = opcode::TimeoutRemove::new(key as u64)
-            .build()
-            .user_data(CANCEL_USER_DATA);
-        // SAFETY: a timeout-remove SQE carries no pointers, only the target's user_data.
-        let _ = unsafe { inner.push(&entry) };
+        self.with_inner(|inner| {
+            if matches!(inner.ops.get(key), Some(Lifecycle::Completed(_)) | None)
+                || !inner.supports(opcode::TimeoutRemove::CODE)
+            {
+                return;
+            }
+            let entry = opcode::TimeoutRemove::new(key as u64)
+                .build()
+                .user_data(CANCEL_USER_DATA);
+            // SAFETY: a timeout-remove SQE carries no pointers, only the target's user_data.
+            // If it cannot be pushed the timeout fires on its own, which is sound.
+            let _ = unsafe { inner.push(&entry) };
+        });
     }
 
     /// Rule 2: the op's future is gone before its completion; park `data` in its slot.
     pub(crate) fn abandon<T: Completable>(&self, key: usize, mut data: T) {
-        let mut inner = self.inner.borrow_mut();
-        let old = match &inner.ops[key] {
+        // Whatever must be dropped is returned, to drop after the borrow (rule 6).
+        let dropped = self.with_inner(|inner| match &inner.ops[key] {
             Lifecycle::Completed(cqe) => {
                 // Completed but never polled: release what the result created (rule 3).
                 data.cleanup_ignored(cqe);
-                let old = inner.ops.remove(key);
-                drop(inner);
-                drop((old, data));
-                return;
+                Some((inner.ops.remove(key), Some(data)))
             }
             _ if inner.shut_down => {
                 // Rule 5: the shutdown wait ended without this op's CQE.
                 mem::forget(data);
-                return;
+                None
             }
-            _ => mem::replace(&mut inner.ops[key], Lifecycle::ignored_once(data)),
-        };
-        inner.push_cancel(key);
-        drop(inner);
-        drop(old);
+            _ => {
+                let old = mem::replace(&mut inner.ops[key], Lifecycle::ignored_once(data));
+                inner.push_cancel(key);
+                Some((old, None))
+            }
+        });
+        drop(dropped);
     }
 
     pub(crate) fn abandon_multishot<T: MultishotCompletable>(&self, key: usize, mut data: T) {
-        let mut inner = self.inner.borrow_mut();
-        let Lifecycle::Multishot { queue, .. } = &mut inner.ops[key] else {
-            unreachable!("multishot op in a single-shot slot")
-        };
-        let mut finished = false;
-        for cqe in queue.drain(..) {
-            data.cleanup_ignored(&cqe);
-            finished |= !cqe.has_more();
-        }
-        let old = if finished {
-            inner.ops.remove(key)
-        } else if inner.shut_down {
-            mem::forget(data);
-            return;
-        } else {
-            let old = mem::replace(&mut inner.ops[key], Lifecycle::ignored_multi(data));
-            inner.push_cancel(key);
-            return drop((inner, old));
-        };
-        drop(inner);
-        drop((old, data));
+        let dropped = self.with_inner(|inner| {
+            let Lifecycle::Multishot { queue, tap, .. } = &mut inner.ops[key] else {
+                unreachable!("multishot op in a single-shot slot")
+            };
+            let tap = tap.take();
+            let mut finished = false;
+            for cqe in queue.drain(..) {
+                data.cleanup_ignored(&cqe);
+                finished |= !cqe.has_more();
+            }
+            if finished {
+                Some((inner.ops.remove(key), Some(data)))
+            } else if inner.shut_down {
+                mem::forget(data);
+                None
+            } else {
+                let old = mem::replace(&mut inner.ops[key], Lifecycle::ignored_multi(data, tap));
+                inner.push_cancel(key);
+                Some((old, None))
+            }
+        });
+        drop(dropped);
     }
 }
 
 impl Inner {
+    /// # Safety
+    ///
+    /// As for [`Handle::push_op`].
+    unsafe fn push_op(&mut self, entry: squeue::Entry, slot: Lifecycle) -> io::Result<usize> {
+        if self.shut_down {
+            return Err(io::Error::other("the io_uring driver has shut down"));
+        }
+        let code = entry.get_opcode() as u8;
+        if !self.supports(code) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "io_uring opcode {} is not supported by this kernel",
+                    opcode_name(code)
+                ),
+            ));
+        }
+        let key = self.ops.insert(slot);
+        let entry = entry.user_data(key as u64);
+        let pushed = match self.link_next.take() {
+            None => {
+                // SAFETY: forwarded from `Op::new`'s contract: the entry's pointers stay
+                // valid until the final CQE of slot `key`.
+                unsafe { self.push(&entry) }
+            }
+            // SAFETY: as above.
+            Some(timeout) => unsafe { self.push_linked(entry, timeout) },
+        };
+        if let Err(e) = pushed {
+            self.ops.remove(key);
+            return Err(e);
+        }
+        self.in_flight += 1;
+        Ok(key)
+    }
+
     fn supports(&self, opcode: u8) -> bool {
         self.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
     }
@@ -739,8 +848,9 @@ impl Inner {
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 return Ok(());
             }
-            // The SQ is full: hand it to the kernel, then retry.
-            self.turn(0, None)?;
+            // The SQ is full: hand it to the kernel, then retry. What that reaps may have
+            // made work ready: the next wait must not block (rule 9).
+            self.reaped_in_push += self.turn(0, None)?;
         }
     }
 
@@ -762,7 +872,7 @@ impl Inner {
             sq.capacity() - sq.len()
         };
         if free < 2 {
-            self.turn(0, None)?;
+            self.reaped_in_push += self.turn(0, None)?;
         }
         let timespec = Box::new(types::Timespec::from(timeout));
         let link = opcode::LinkTimeout::new(&*timespec)
@@ -785,13 +895,32 @@ impl Inner {
             .build()
             .user_data(CANCEL_USER_DATA);
         // SAFETY: a cancel SQE carries no pointers, only the target's user_data.
-        // A failure to push leaves the op to complete on its own, which is sound.
-        let _ = unsafe { self.push(&entry) };
+        if unsafe { self.push(&entry) }.is_err()
+            && matches!(self.ops.get(key), Some(Lifecycle::Ignored(_)))
+        {
+            // The ring refused even after submitting; an abandoned op (an idle receive)
+            // might never complete by itself, so the cancel is retried every turn.
+            self.cancel_backlog.push(key);
+        }
+    }
+
+    /// Retries the cancels that could not be pushed, for slots that still hold an
+    /// abandoned op (rule 7: any op abandoned in that slot wants cancelling).
+    fn retry_cancels(&mut self) {
+        for key in mem::take(&mut self.cancel_backlog) {
+            if matches!(self.ops.get(key), Some(Lifecycle::Ignored(_))) {
+                self.push_cancel(key);
+            }
+        }
     }
 
     /// One trip into the kernel: submit, optionally wait, reap; flush CQ overflow.
     fn turn(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<usize> {
-        let mut reaped = self.reap();
+        let mut reaped = self.reap() + mem::take(&mut self.reaped_in_push);
+        if !self.cancel_backlog.is_empty() {
+            self.retry_cancels();
+            reaped += mem::take(&mut self.reaped_in_push);
+        }
         if want == 0 && self.ring.submission().is_empty() && self.in_flight == 0 {
             return Ok(reaped);
         }
@@ -860,6 +989,8 @@ impl Inner {
                     // where the kernel copies it.
                     unsafe { self.push(&entry)? };
                 }
+                // Completions reaped by that push satisfy the wait (rule 9).
+                let want = if self.reaped_in_push > 0 { 0 } else { want };
                 let to_submit = self.ring.submission().len() as u32;
                 // SAFETY: no argument pointer is passed (`None`), so there is nothing for the
                 // kernel to read beyond the rings it owns.
@@ -887,6 +1018,7 @@ impl Inner {
             ops,
             in_flight,
             graveyard,
+            woken,
             ..
         } = self;
         let mut count = 0;
@@ -909,7 +1041,7 @@ impl Inner {
                     if let Lifecycle::Waiting(waker) =
                         mem::replace(slot, Lifecycle::Completed(result))
                     {
-                        waker.wake();
+                        woken.push(waker);
                     }
                 }
                 Lifecycle::Ignored(data) => {
@@ -918,11 +1050,12 @@ impl Inner {
                         graveyard.push(data);
                     }
                 }
-                Lifecycle::Multishot { queue, waker } => {
-                    queue.push_back(result);
-                    if let Some(waker) = waker.take() {
-                        waker.wake();
+                Lifecycle::Multishot { queue, waker, tap } => {
+                    if let Some(ring) = tap {
+                        ring.taken_by(&result);
                     }
+                    queue.push_back(result);
+                    woken.extend(waker.take());
                 }
                 Lifecycle::Completed(_) => {
                     debug_assert!(false, "second CQE for single-shot slot {key}");

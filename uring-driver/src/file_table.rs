@@ -120,6 +120,11 @@ impl RegisteredFd {
     pub fn index(&self) -> u32 {
         self.inner.index
     }
+
+    /// The ring whose file table holds this file (op rule 8).
+    pub fn handle(&self) -> &Handle {
+        &self.inner.table.handle
+    }
 }
 
 impl Drop for FdInner {

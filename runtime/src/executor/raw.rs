@@ -15,10 +15,15 @@
 //!    after it, the future is gone.
 //! 4. The future and the output are dropped on the owner thread: by `run`/`shutdown`, or by
 //!    the `JoinHandle` (detach or consume), so a foreign thread dropping the last waker
-//!    drops an empty stage. As a belt-and-braces check, a cell dropped off its owner worker
-//!    with a full stage leaks the stage rather than drop it on the wrong thread.
+//!    drops an empty stage. A cell dropped off its owner worker with an output still in it
+//!    (its runtime is gone) leaks the output rather than drop it on the wrong thread.
 //! 5. `SCHEDULED` means the `Arc` sits in a run queue (at most once); a wake sets it and
 //!    pushes only if it was clear.
+//! 6. The future is pinned: it is dropped where it lies (`*stage = Consumed`), never moved
+//!    out first. Its worker's registry holds the cell from spawn until the future is
+//!    gone, and the worker drops every remaining future in place when it shuts down or is
+//!    dropped (`Worker::drop`), always on its own thread; so the last reference to a cell
+//!    can leave the owner thread only once the future is gone. `Drop` checks this.
 
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -69,7 +74,8 @@ pub(crate) struct TaskCell<F: Future> {
 
 // SAFETY: the `!Send`/`!Sync` parts (`stage`, `join_waker`) are only accessed on the owner
 // thread (rule 1); other threads touch `state` (atomic) and `shared` (Send + Sync).
-// Dropping the cell elsewhere drops an empty stage (rule 4).
+// Dropping the cell elsewhere never drops a future (rule 6, checked in `Drop`) and leaks
+// an output rather than drop it (rule 4).
 unsafe impl<F: Future> Send for TaskCell<F> {}
 // SAFETY: as above; shared access from other threads is limited to atomics.
 unsafe impl<F: Future> Sync for TaskCell<F> {}
@@ -93,13 +99,14 @@ impl<F: Future + 'static> TaskCell<F> {
         }
     }
 
-    /// Stores the result, marks the task complete and wakes the joiner. Called with
-    /// `RUNNING` set, on the owner thread.
+    /// Drops the future in place, stores the result, marks the task complete and wakes the
+    /// joiner. Called with `RUNNING` set, on the owner thread.
     fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
-        let old = std::mem::replace(stage, Stage::Finished(result));
-        // Dropping the future runs user destructors; a panic there must not unwind through
-        // the worker.
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+        // Rule 6: the pinned future is dropped where it lies. Dropping it runs user
+        // destructors; a panic there must not unwind through the worker (assigning drops
+        // the old value in place and stores the new one even if that drop unwinds).
+        let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        *stage = Stage::Finished(result);
         let prev = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
@@ -110,7 +117,7 @@ impl<F: Future + 'static> TaskCell<F> {
             // Rule 4: nobody will read the output; drop it here, on the owner thread.
             let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
         }
-        super::worker::unregister(self.registry_key);
+        super::worker::unregister(self.shared.id(), self.registry_key);
         // SAFETY: owner thread (rule 1); the join side does not hold a reference to
         // `join_waker` across calls.
         let waker = unsafe { (*self.join_waker.get()).take() };
@@ -144,7 +151,8 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
         }
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: the future lives inside the Arc'd cell and is never moved until dropped.
+        // SAFETY: the future lives inside the Arc'd cell, which the registry keeps alive
+        // until the future is dropped in place (rule 6: `finish` assigns over the stage).
         let future = unsafe { std::pin::Pin::new_unchecked(future) };
         match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
             Ok(Poll::Pending) => {
@@ -208,8 +216,9 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         if prev & COMPLETE != 0 && prev & RUNNING == 0 {
             // SAFETY: owner thread, complete, not running (rules 1-3).
             let stage = unsafe { &mut *self.stage.get() };
-            let old = std::mem::replace(stage, Stage::Consumed);
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+            // Only an output is left here (rule 3); it is not pinned, but drop it in place
+            // all the same.
+            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
         }
         // SAFETY: owner thread (rule 1).
         drop(unsafe { (*self.join_waker.get()).take() });
@@ -219,9 +228,21 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
 impl<F: Future> Drop for TaskCell<F> {
     fn drop(&mut self) {
         let stage = self.stage.get_mut();
-        if !matches!(stage, Stage::Consumed) && !super::worker::is_current(self.shared.id()) {
-            // Rule 4: never drop a `!Send` future or output off its owner thread.
-            std::mem::forget(std::mem::replace(stage, Stage::Consumed));
+        if matches!(stage, Stage::Consumed) || super::worker::is_current(self.shared.id()) {
+            return; // dropped in place with the cell, on the owner thread
+        }
+        match stage {
+            // Rule 6: the registry holds every cell whose future is alive, and releases it
+            // on the owner thread only after dropping the future in place, so this cannot
+            // happen. If it ever did, neither dropping a `!Send` future here nor freeing
+            // pinned memory without dropping it is sound: stop the process.
+            Stage::Running(_) => {
+                eprintln!("ringlet: a task's future reached a foreign thread undropped");
+                std::process::abort();
+            }
+            // Rule 4: never drop a `!Send` output off its owner thread; an output is not
+            // pinned, so leaking it is sound.
+            _ => std::mem::forget(std::mem::replace(stage, Stage::Consumed)),
         }
     }
 }
@@ -322,5 +343,259 @@ pub(crate) mod sigint {
             return Err(std::io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+/// The task cell's state machine without a worker or a ring: tasks are run by draining
+/// the remote queue by hand (the eventfd wake-up is a plain `write`). Runs under Miri,
+/// which checks the `unsafe` above: aliasing of the stage, pinning, and races between
+/// wakers on other threads and the owner.
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::marker::PhantomPinned;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use super::*;
+    use crate::task::JoinHandle;
+
+    fn new_shared() -> Arc<Shared> {
+        Shared::new().expect("eventfd").0
+    }
+
+    fn spawn<F: Future + 'static>(
+        shared: &Arc<Shared>,
+        future: F,
+    ) -> (Arc<TaskCell<F>>, JoinHandle<F::Output>) {
+        let cell = TaskCell::new(future, shared.clone(), 0);
+        cell.schedule();
+        (cell.clone(), JoinHandle::new(cell))
+    }
+
+    /// Runs every queued task once; returns how many ran.
+    fn run_queued(shared: &Shared) -> usize {
+        let mut local = VecDeque::new();
+        let jobs = shared.drain_into(&mut local);
+        assert!(jobs.is_empty());
+        let ran = local.len();
+        for task in local {
+            task.run();
+        }
+        ran
+    }
+
+    fn poll_join<T>(handle: &mut JoinHandle<T>) -> Poll<Result<T, JoinError>> {
+        Pin::new(handle).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// Pending until `ready_after` polls; checks in `Drop` that it was never moved after
+    /// its first poll.
+    struct Pinned {
+        at: usize,
+        polls: usize,
+        ready_after: usize,
+        moved: Arc<AtomicBool>,
+        drops: Arc<AtomicUsize>,
+        _pin: PhantomPinned,
+    }
+
+    impl Pinned {
+        fn new(ready_after: usize) -> (Self, Arc<AtomicBool>, Arc<AtomicUsize>) {
+            let moved = Arc::new(AtomicBool::new(false));
+            let drops = Arc::new(AtomicUsize::new(0));
+            let me = Pinned {
+                at: 0,
+                polls: 0,
+                ready_after,
+                moved: moved.clone(),
+                drops: drops.clone(),
+                _pin: PhantomPinned,
+            };
+            (me, moved, drops)
+        }
+    }
+
+    impl Future for Pinned {
+        type Output = usize;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            // SAFETY: only the address is recorded; nothing moves out.
+            let this = unsafe { self.get_unchecked_mut() };
+            this.at = this as *mut Pinned as usize;
+            this.polls += 1;
+            if this.polls >= this.ready_after {
+                return Poll::Ready(this.polls);
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Pinned {
+        fn drop(&mut self) {
+            if self.at != 0 && self.at != self as *mut Pinned as usize {
+                self.moved.store(true, Ordering::SeqCst);
+            }
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn completes_and_drops_the_future_in_place() {
+        let shared = new_shared();
+        let (future, moved, drops) = Pinned::new(3);
+        let (_cell, mut handle) = spawn(&shared, future);
+        assert!(poll_join(&mut handle).is_pending());
+        while run_queued(&shared) > 0 {}
+        assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(3));
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(!moved.load(Ordering::SeqCst));
+        assert!(handle.is_finished());
+    }
+
+    #[test]
+    fn cancel_drops_the_future_in_place() {
+        let shared = new_shared();
+        let (future, moved, drops) = Pinned::new(usize::MAX);
+        let (_cell, mut handle) = spawn(&shared, future);
+        run_queued(&shared);
+        assert!(handle.cancel());
+        while run_queued(&shared) > 0 {}
+        assert!(matches!(
+            poll_join(&mut handle),
+            Poll::Ready(Err(JoinError::Cancelled))
+        ));
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(!moved.load(Ordering::SeqCst));
+        assert!(!handle.cancel(), "cancelling a finished task reports false");
+    }
+
+    #[test]
+    fn shutdown_drops_pending_futures_in_place_detached_or_not() {
+        for detach in [false, true] {
+            let shared = new_shared();
+            let (future, moved, drops) = Pinned::new(usize::MAX);
+            let (cell, handle) = spawn(&shared, future);
+            run_queued(&shared);
+            let handle = if detach {
+                drop(handle);
+                None
+            } else {
+                Some(handle)
+            };
+            cell.shutdown();
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "detach {detach}");
+            assert!(!moved.load(Ordering::SeqCst), "detach {detach}");
+            if let Some(mut handle) = handle {
+                assert!(matches!(
+                    poll_join(&mut handle),
+                    Poll::Ready(Err(JoinError::Cancelled))
+                ));
+            }
+            // A queued run after shutdown finds the task complete.
+            while run_queued(&shared) > 0 {}
+        }
+    }
+
+    #[test]
+    fn panics_in_poll_and_in_drop_are_contained() {
+        struct PanicOnDrop;
+        impl Drop for PanicOnDrop {
+            fn drop(&mut self) {
+                panic!("in drop");
+            }
+        }
+        let shared = new_shared();
+        let (_cell, mut handle) = spawn(&shared, async { panic!("in poll") });
+        run_queued(&shared);
+        match poll_join(&mut handle) {
+            Poll::Ready(Err(error)) => assert_eq!(error.panic_message(), Some("in poll")),
+            _ => panic!("the panic was not reported"),
+        }
+        // A destructor panicking while the cancelled future is dropped in place.
+        let (_cell, mut handle) = spawn(&shared, async {
+            let _guard = PanicOnDrop;
+            std::future::pending::<()>().await;
+        });
+        run_queued(&shared);
+        assert!(handle.cancel());
+        while run_queued(&shared) > 0 {}
+        assert!(matches!(
+            poll_join(&mut handle),
+            Poll::Ready(Err(JoinError::Cancelled))
+        ));
+    }
+
+    #[test]
+    fn detached_output_is_dropped_on_completion() {
+        let shared = new_shared();
+        let dropped = Arc::new(AtomicBool::new(false));
+        struct Output(Arc<AtomicBool>);
+        impl Drop for Output {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = dropped.clone();
+        let (_cell, handle) = spawn(&shared, async move { Output(flag) });
+        drop(handle);
+        run_queued(&shared);
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    /// Wakers on other threads race the owner running the task: each wake is seen (the
+    /// task runs again), a task is queued at most once at a time, and nothing is touched
+    /// after completion.
+    #[test]
+    fn wakes_from_other_threads_race_the_owner() {
+        let shared = new_shared();
+        let rounds = if cfg!(miri) { 20 } else { 2_000 };
+        let waker_slot: Arc<std::sync::Mutex<Option<Waker>>> = Arc::default();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (slot, seen_in_task) = (waker_slot.clone(), seen.clone());
+        let (_cell, mut handle) = spawn(
+            &shared,
+            std::future::poll_fn(move |cx| {
+                let n = seen_in_task.fetch_add(1, Ordering::SeqCst);
+                *slot.lock().unwrap() = Some(cx.waker().clone());
+                if n >= rounds {
+                    Poll::Ready(n)
+                } else {
+                    Poll::Pending
+                }
+            }),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let wakers: Vec<_> = (0..2)
+            .map(|_| {
+                let (slot, stop) = (waker_slot.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let waker = slot.lock().unwrap().clone();
+                        if let Some(waker) = waker {
+                            waker.wake();
+                        }
+                        std::thread::yield_now();
+                    }
+                })
+            })
+            .collect();
+        let result = loop {
+            if let Poll::Ready(result) = poll_join(&mut handle) {
+                break result;
+            }
+            let ran = run_queued(&shared);
+            assert!(ran <= 1, "a task queued twice");
+            std::thread::yield_now();
+        };
+        stop.store(true, Ordering::SeqCst);
+        for thread in wakers {
+            thread.join().unwrap();
+        }
+        assert_eq!(result.unwrap(), rounds);
+        while run_queued(&shared) > 0 {}
+        // The last waker (on this thread now) dropping the cell drops an empty stage.
+        waker_slot.lock().unwrap().take();
     }
 }

@@ -115,12 +115,14 @@ impl Worker {
             polls += self.run_tasks();
             let jobs = self.shared.drain_into(&mut self.local.borrow_mut());
             for job in jobs {
-                job();
+                // A job is the runtime's own code (it resolves its handle itself, panics
+                // included); a panic escaping it anyway must not take the worker down.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             }
             self.fire_timers();
             let idle = self.local.borrow().is_empty() && !main.is_woken();
             if idle || polls >= TASK_BUDGET {
-                self.turn(idle);
+                self.turn(idle, &|| self.local.borrow().is_empty() && !main.is_woken());
                 polls = 0;
                 self.fire_timers();
             }
@@ -154,11 +156,14 @@ impl Worker {
         TASK_BUDGET
     }
 
-    /// One trip into the kernel: blocking when nothing is ready to run.
-    fn turn(&self, idle: bool) {
+    /// One trip into the kernel: blocking when nothing is ready to run. `still_idle` is
+    /// asked again after the wake-up read is armed: pushing it may submit a full SQ and
+    /// reap completions, waking tasks (driver rule 9), and sleeping then would lose them.
+    fn turn(&self, idle: bool, still_idle: &dyn Fn() -> bool) {
         let mut wake_read = self.wake_read.borrow_mut();
         let read = wake_read
             .get_or_insert_with(|| Op::read(&self.driver, &self.wake_fd, Box::new([0u8; 8])));
+        let idle = idle && still_idle();
         let result = if idle {
             // Sleep in the kernel until a completion, a remote wake, or the next timer.
             let next = self.timers.borrow_mut().next_deadline();
@@ -220,15 +225,38 @@ impl Enter {
 impl Drop for Enter {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        let left = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), previous));
+        drop(left); // outside the borrow: it may be the worker's last reference
+    }
+}
+
+impl Drop for Worker {
+    /// Rule 6 of the task cell: whatever way the worker goes (shut down, or unwound by a
+    /// panic on its thread), every future still registered is dropped here, in place, on
+    /// the worker's own thread, and the worker refuses remote work from then on.
+    fn drop(&mut self) {
+        loop {
+            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.shutdown();
+            }
+        }
+        self.local.get_mut().clear();
+        drop(self.shared.close());
     }
 }
 
 fn with_current<R>(f: impl FnOnce(&Rc<Worker>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| c.borrow().as_ref().map(f))
+    // A clone, so that `f` may run code (wakes, destructors) that enters or leaves a
+    // worker; `None` while the slot itself is being replaced.
+    let worker = CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|w| w.clone()))
         .ok()
-        .flatten()
+        .flatten()?;
+    Some(f(&worker))
 }
 
 /// Pushes `task` to the local queue if worker `id` is current on this thread.
@@ -248,8 +276,14 @@ pub(crate) fn is_current(id: usize) -> bool {
     with_current(|w| w.shared.id() == id).unwrap_or(false)
 }
 
-pub(crate) fn unregister(key: usize) {
-    with_current(|w| w.tasks.borrow_mut().try_remove(key));
+/// Releases the registry's hold on task `key` of worker `id`, if that worker is current.
+pub(crate) fn unregister(id: usize, key: usize) {
+    with_current(|w| {
+        if w.shared.id() == id {
+            let task = w.tasks.borrow_mut().try_remove(key);
+            drop(task); // after the borrow: it may be the last reference
+        }
+    });
 }
 
 /// The driver of the current worker, if there is one.

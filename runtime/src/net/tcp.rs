@@ -183,8 +183,10 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn incoming(&self) -> Incoming {
-        let op = driver().map(|driver| MultishotOp::accept_multi(&driver, &self.fd));
-        Incoming { op: Some(op) }
+        Incoming {
+            fd: self.fd.clone(),
+            op: Some(Incoming::arm(&self.fd)),
+        }
     }
 
     /// The address the listener is bound to (with the real port if bound to port 0).
@@ -261,28 +263,77 @@ impl fmt::Debug for Accept<'_> {
 }
 
 /// The stream of connections made by [`TcpListener::incoming`].
+///
+/// The kernel may end a multishot accept at any time (for instance when its completion
+/// queue is full); the stream then re-arms it, so it ends only on an error that accepting
+/// again cannot cure (the listener was shut down or is not listening).
 pub struct Incoming {
-    /// The multishot accept, or why it could not start; `None` once ended.
+    /// The listening socket, to re-arm the accept.
+    fd: SharedFd,
+    /// The multishot accept, or why it could not start; `None` once ended for good.
     op: Option<io::Result<MultishotOp<AcceptMulti>>>,
 }
 
 impl Incoming {
-    /// The next connection; `None` when the kernel ended the stream (after an error it
-    /// reported, e.g. the listener was shut down). Errors such as `EMFILE` are items: the
-    /// caller decides whether to back off and call `incoming()` again.
+    fn arm(fd: &SharedFd) -> io::Result<MultishotOp<AcceptMulti>> {
+        driver().map(|driver| MultishotOp::accept_multi(&driver, fd))
+    }
+
+    /// Whether accepting again may succeed after `error`: resource shortages (`EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ENOMEM`) and connections that died in the backlog pass; a
+    /// listener that was shut down or is not listening does not.
+    fn recoverable(error: &io::Error) -> bool {
+        matches!(
+            error.raw_os_error(),
+            Some(
+                libc::EMFILE
+                    | libc::ENFILE
+                    | libc::ENOBUFS
+                    | libc::ENOMEM
+                    | libc::ECONNABORTED
+                    | libc::EPROTO
+                    | libc::EPERM
+                    | libc::EINTR
+                    | libc::EAGAIN
+            )
+        )
+    }
+
+    /// The next connection; `None` once the listener cannot accept any more (it was shut
+    /// down, or an error accepting again cannot cure was reported as the item before).
+    /// Errors such as `EMFILE` are items: the caller decides whether to back off; the next
+    /// call accepts again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future returned loses no connection: one the kernel accepts meanwhile
+    /// waits in the stream for the next call.
     pub async fn next(&mut self) -> Option<io::Result<TcpStream>> {
-        match self.op.as_mut()? {
-            Ok(op) => match op.next().await {
-                Some(result) => Some(result.map(TcpStream::from_fd)),
-                None => {
-                    self.op = None;
-                    None
+        loop {
+            let op = match self.op.as_mut()? {
+                Ok(op) => op,
+                Err(_) => {
+                    let Some(Err(e)) = self.op.take() else {
+                        unreachable!()
+                    };
+                    return Some(Err(e));
                 }
-            },
-            Err(_) => match self.op.take() {
-                Some(Err(e)) => Some(Err(e)),
-                _ => None,
-            },
+            };
+            match op.next().await {
+                Some(Ok(fd)) => return Some(Ok(TcpStream::from_fd(fd))),
+                Some(Err(e)) => {
+                    let e = named("accept", e);
+                    if Self::recoverable(&e) {
+                        // The multishot may have ended with this error: the next call
+                        // re-arms it if so.
+                    } else {
+                        self.op = None;
+                    }
+                    return Some(Err(e));
+                }
+                // The kernel ended the multishot without an error: accept again.
+                None => self.op = Some(Self::arm(&self.fd)),
+            }
         }
     }
 }
@@ -460,7 +511,7 @@ impl TcpStream {
         named_buf(
             "writev",
             match driver() {
-                Ok(driver) => Op::writev(&driver, &self.fd, bufs).await,
+                Ok(driver) => Op::send_vectored(&driver, &self.fd, bufs).await,
                 Err(e) => (Err(e), bufs),
             },
         )

@@ -41,7 +41,7 @@ impl Notify {
     /// A `Notify` with no stored notification.
     pub fn new() -> Self {
         Notify {
-            permits: Semaphore::new(0),
+            permits: Semaphore::with_cap(0, 1),
         }
     }
 

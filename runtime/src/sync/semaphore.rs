@@ -129,6 +129,14 @@ impl Semaphore {
     }
 
     /// The shared algorithm, for `Notify`.
+    /// A semaphore whose free permits never exceed `cap`: `Notify`'s store of at most one
+    /// notification.
+    pub(crate) fn with_cap(permits: usize, cap: usize) -> Self {
+        Semaphore {
+            core: Core::new(RefCell::new(State::with_cap(permits, cap))),
+        }
+    }
+
     pub(crate) fn core(&self) -> &Core<RefCell<State>> {
         &self.core
     }

@@ -5,11 +5,16 @@
 //! Rules:
 //! 1. Freed permits go to waiters strictly in arrival order; a newcomer takes permits at
 //!    once only when nobody is queued.
-//! 2. A waiter is (key, seq) in the queue; a removed waiter's entry is skipped, and the
-//!    sequence number tells it from a new waiter that reuses the key.
+//! 2. The queue holds exactly the waiters not yet granted, in arrival order: a waiter
+//!    leaves it when granted or cancelled, so an empty queue means nobody waits.
 //! 3. A waiter dropped after its grant hands the permits back (rule 1 passes them on); one
-//!    dropped before is removed. So cancellation never loses a permit.
-//! 4. Wakers are called after the guard is released.
+//!    dropped before leaves the queue and granting runs again, since the waiter it blocked
+//!    may be satisfiable now. So cancellation never loses a permit nor stalls the queue.
+//! 4. `permits` never exceeds `cap` (`usize::MAX` for a semaphore, 1 for `Notify`, which
+//!    stores at most one notification).
+//! 5. A grant by `notify_waiters` is a broadcast: it is not a permit, and a waiter dropped
+//!    after it gives nothing back, so nothing is stored for later waiters.
+//! 6. Wakers are called after the guard is released.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -41,49 +46,104 @@ impl<S> Guard<S> for Mutex<S> {
     }
 }
 
+/// How a waiter was granted (rules 3 and 5).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Grant {
+    /// Permits taken from the pool: handed back if the waiter is dropped unpolled.
+    Permits,
+    /// Woken by `notify_waiters`: nothing to hand back.
+    Broadcast,
+}
+
 struct Waiter {
     needed: usize,
-    seq: u64,
     waker: Option<Waker>,
-    granted: bool,
+    granted: Option<Grant>,
 }
 
 pub(crate) struct State {
     permits: usize,
+    cap: usize,
     closed: bool,
     waiters: Slab<Waiter>,
-    queue: VecDeque<(usize, u64)>,
-    next_seq: u64,
+    /// Keys of the waiters not yet granted, in arrival order (rule 2).
+    queue: VecDeque<usize>,
 }
 
 impl State {
+    /// A semaphore's state: `permits` free, no cap.
     pub(crate) fn new(permits: usize) -> Self {
+        State::with_cap(permits, usize::MAX)
+    }
+
+    /// A state whose free permits never exceed `cap` (rule 4).
+    pub(crate) fn with_cap(permits: usize, cap: usize) -> Self {
         State {
-            permits,
+            permits: permits.min(cap),
+            cap,
             closed: false,
             waiters: Slab::new(),
             queue: VecDeque::new(),
-            next_seq: 0,
         }
     }
 
-    /// Rule 1: grants freed permits in order; returns the wakers to call (rule 4).
+    /// Adds `n` free permits, up to the cap (rule 4).
+    fn add(&mut self, n: usize) {
+        self.permits = self.permits.saturating_add(n).min(self.cap);
+    }
+
+    /// Rule 1: grants free permits in order; returns the wakers to call (rule 6).
     fn grant(&mut self) -> Vec<Waker> {
         let mut wake = Vec::new();
-        while let Some(&(key, seq)) = self.queue.front() {
-            let Some(waiter) = self.waiters.get_mut(key).filter(|w| w.seq == seq) else {
-                self.queue.pop_front();
-                continue;
-            };
+        while let Some(&key) = self.queue.front() {
+            let waiter = &mut self.waiters[key];
             if waiter.needed > self.permits {
                 break;
             }
             self.permits -= waiter.needed;
-            waiter.granted = true;
+            waiter.granted = Some(Grant::Permits);
             wake.extend(waiter.waker.take());
             self.queue.pop_front();
         }
         wake
+    }
+
+    /// Removes waiter `key` from the slab and, if still queued, from the queue (rule 2).
+    fn remove(&mut self, key: usize) -> Waiter {
+        let waiter = self.waiters.remove(key);
+        if waiter.granted.is_none()
+            && let Some(at) = self.queue.iter().position(|&k| k == key)
+        {
+            self.queue.remove(at);
+        }
+        waiter
+    }
+
+    /// Checks the rules that hold between any two operations; for tests.
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        assert!(self.permits <= self.cap, "rule 4: permits above the cap");
+        let queued: Vec<usize> = self.queue.iter().copied().collect();
+        for (key, waiter) in &self.waiters {
+            assert_eq!(
+                waiter.granted.is_none(),
+                queued.contains(&key),
+                "rule 2: waiter {key} queued iff not granted"
+            );
+        }
+        assert_eq!(
+            queued.len(),
+            self.waiters
+                .iter()
+                .filter(|(_, w)| w.granted.is_none())
+                .count()
+        );
+        if let Some(&front) = self.queue.front() {
+            assert!(
+                self.closed || self.waiters[front].needed > self.permits,
+                "rule 1: the first waiter could be granted but waits"
+            );
+        }
     }
 }
 
@@ -107,30 +167,30 @@ impl<G: Guard<State>> Core<G> {
         self.state.with(|s| s.permits)
     }
 
-    /// `Notify::notify_one`: one permit for the first waiter, or one stored if none is
-    /// stored yet — checked and added in one step.
+    /// `Notify::notify_one`: one permit for the first waiter, or one stored (the cap of
+    /// a `Notify` is 1) — checked and added in one step.
     pub(crate) fn notify_one(&self) {
-        wake_all(self.state.with(|s| {
-            let waiting = s.waiters.iter().any(|(_, w)| !w.granted);
-            if waiting || s.permits == 0 {
-                s.permits += 1;
-            }
-            s.grant()
-        }));
+        self.release(1);
     }
 
-    /// `Notify::notify_waiters`: a permit for every waiter queued now, none stored.
+    /// `Notify::notify_waiters`: every waiter queued now is woken; nothing is stored
+    /// (rule 5).
     pub(crate) fn notify_waiters(&self) {
         wake_all(self.state.with(|s| {
-            s.permits += s.waiters.iter().filter(|(_, w)| !w.granted).count();
-            s.grant()
+            let mut wake = Vec::with_capacity(s.queue.len());
+            for key in s.queue.drain(..) {
+                let waiter = &mut s.waiters[key];
+                waiter.granted = Some(Grant::Broadcast);
+                wake.extend(waiter.waker.take());
+            }
+            wake
         }));
     }
 
     #[inline]
     pub(crate) fn release(&self, n: usize) {
         let wakers = self.state.with(|s| {
-            s.permits += n;
+            s.add(n);
             // The common case: nobody waits, nothing to grant.
             (!s.queue.is_empty()).then(|| s.grant())
         });
@@ -187,26 +247,23 @@ impl<G: Guard<State>> Core<G> {
                     s.permits -= needed;
                     return Poll::Ready(Ok(()));
                 }
-                let seq = s.next_seq;
-                s.next_seq += 1;
                 let key = s.waiters.insert(Waiter {
                     needed,
-                    seq,
                     waker: Some(cx.waker().clone()),
-                    granted: false,
+                    granted: None,
                 });
-                s.queue.push_back((key, seq));
+                s.queue.push_back(key);
                 *waiting = Some(key);
                 Poll::Pending
             }
             Some(key) => {
-                if s.waiters[key].granted {
+                if s.waiters[key].granted.is_some() {
                     s.waiters.remove(key);
                     *waiting = None;
                     return Poll::Ready(Ok(()));
                 }
                 if s.closed {
-                    s.waiters.remove(key);
+                    s.remove(key);
                     *waiting = None;
                     return Poll::Ready(Err(AcquireError(())));
                 }
@@ -219,20 +276,321 @@ impl<G: Guard<State>> Core<G> {
         })
     }
 
-    /// Rule 3: an acquire dropped while queued (or granted but not yet polled).
+    /// Rule 3: an acquire dropped while queued, or granted but not yet polled.
     pub(crate) fn cancel_acquire(&self, key: usize) {
         wake_all(self.state.with(|s| {
-            let waiter = s.waiters.remove(key);
-            if waiter.granted {
-                s.permits += waiter.needed;
-                s.grant()
-            } else {
-                Vec::new()
+            let waiter = s.remove(key);
+            match waiter.granted {
+                Some(Grant::Permits) => s.add(waiter.needed),
+                // Rule 5: a broadcast is not a permit.
+                Some(Grant::Broadcast) => return Vec::new(),
+                // It may have blocked the waiters behind it.
+                None if s.closed => return Vec::new(),
+                None => {}
             }
+            s.grant()
         }));
+    }
+
+    /// Runs `f` on the state; for tests that check the rules.
+    #[cfg(test)]
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        self.state.with(|s| f(s))
     }
 
     pub(crate) fn debug_counts(&self) -> (usize, usize, bool) {
         self.state.with(|s| (s.permits, s.waiters.len(), s.closed))
+    }
+}
+
+/// Model-based tests: random operations on the real wait list, each checked against a
+/// plain reference model and the rules above. Pure logic, so they run under Miri too.
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    /// xorshift64*: a seed replays exactly.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        }
+    }
+
+    /// Counts its wakes, so the test sees exactly who was woken.
+    struct CountWaker(AtomicUsize);
+
+    impl Wake for CountWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Model {
+        Queued,
+        Granted(Grant),
+    }
+
+    /// The reference: permits, a FIFO of waiting ids, and what each waiter holds.
+    struct Reference {
+        permits: usize,
+        cap: usize,
+        queue: VecDeque<u32>,
+        waiters: HashMap<u32, (usize, Model)>,
+    }
+
+    impl Reference {
+        fn add(&mut self, n: usize) {
+            self.permits = (self.permits + n).min(self.cap);
+        }
+
+        fn grant(&mut self) {
+            while let Some(&id) = self.queue.front() {
+                let (needed, model) = self.waiters.get_mut(&id).unwrap();
+                if *needed > self.permits {
+                    break;
+                }
+                self.permits -= *needed;
+                *model = Model::Granted(Grant::Permits);
+                self.queue.pop_front();
+            }
+        }
+    }
+
+    struct Live {
+        key: Option<usize>,
+        waker: Arc<CountWaker>,
+    }
+
+    /// One random run of `steps` operations against a wait list of `permits` (capped at
+    /// `cap`, with `notify_waiters` in the mix when `notify`).
+    fn run<G: Guard<State>>(core: Core<G>, seed: u64, steps: usize, permits: usize, cap: usize) {
+        let notify = cap == 1;
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut reference = Reference {
+            permits,
+            cap,
+            queue: VecDeque::new(),
+            waiters: HashMap::new(),
+        };
+        let mut live: HashMap<u32, Live> = HashMap::new();
+        let mut held: Vec<usize> = Vec::new();
+        let mut next_id = 0u32;
+        let mut total = permits;
+        let max_need = if notify { 1 } else { permits.max(1) as u64 + 1 };
+        for step in 0..steps {
+            let ctx = || format!("seed {seed} step {step}");
+            match rng.below(8) {
+                // acquire(n), polled once
+                0 | 1 => {
+                    let needed = 1 + rng.below(max_need) as usize;
+                    let id = next_id;
+                    next_id += 1;
+                    let waker = Arc::new(CountWaker(AtomicUsize::new(0)));
+                    let mut key = None;
+                    let w = Waker::from(waker.clone());
+                    let poll = core.poll_acquire(needed, &mut key, &mut Context::from_waker(&w));
+                    if reference.queue.is_empty() && reference.permits >= needed {
+                        assert!(poll.is_ready(), "{}: free permits not taken", ctx());
+                        reference.permits -= needed;
+                        held.push(needed);
+                    } else {
+                        assert!(poll.is_pending(), "{}: jumped the queue", ctx());
+                        reference.queue.push_back(id);
+                        reference.waiters.insert(id, (needed, Model::Queued));
+                        live.insert(id, Live { key, waker });
+                    }
+                }
+                // try_acquire(n)
+                2 => {
+                    let needed = 1 + rng.below(max_need) as usize;
+                    let got = core.try_acquire(needed).unwrap();
+                    let expect = reference.queue.is_empty() && reference.permits >= needed;
+                    assert_eq!(got, expect, "{}: try_acquire({needed})", ctx());
+                    if got {
+                        reference.permits -= needed;
+                        held.push(needed);
+                    }
+                }
+                // release a held permit (or notify_one)
+                3 => {
+                    if notify {
+                        core.notify_one();
+                        reference.add(1);
+                        reference.grant();
+                    } else if !held.is_empty() {
+                        let n = held.swap_remove(rng.below(held.len() as u64) as usize);
+                        core.release(n);
+                        reference.add(n);
+                        reference.grant();
+                    }
+                }
+                // cancel (drop) a waiter, granted or not
+                4 => {
+                    let Some(&id) = pick(&mut rng, &live) else {
+                        continue;
+                    };
+                    let l = live.remove(&id).unwrap();
+                    core.cancel_acquire(l.key.unwrap());
+                    let (needed, model) = reference.waiters.remove(&id).unwrap();
+                    match model {
+                        Model::Queued => reference.queue.retain(|&q| q != id),
+                        Model::Granted(Grant::Permits) => reference.add(needed),
+                        Model::Granted(Grant::Broadcast) => {}
+                    }
+                    reference.grant();
+                }
+                // poll a waiter
+                5 | 6 => {
+                    let Some(&id) = pick(&mut rng, &live) else {
+                        continue;
+                    };
+                    let l = live.get_mut(&id).unwrap();
+                    let (needed, model) = reference.waiters[&id];
+                    let w = Waker::from(l.waker.clone());
+                    let poll = core.poll_acquire(needed, &mut l.key, &mut Context::from_waker(&w));
+                    match model {
+                        Model::Queued => assert!(poll.is_pending(), "{}: early grant", ctx()),
+                        Model::Granted(_) => {
+                            assert!(poll.is_ready(), "{}: grant not seen", ctx());
+                            live.remove(&id);
+                            reference.waiters.remove(&id);
+                            if model == Model::Granted(Grant::Permits) && !notify {
+                                held.push(needed);
+                            }
+                        }
+                    }
+                }
+                // notify_waiters, or add permits to a semaphore
+                _ => {
+                    if notify {
+                        core.notify_waiters();
+                        for id in reference.queue.drain(..) {
+                            reference.waiters.get_mut(&id).unwrap().1 =
+                                Model::Granted(Grant::Broadcast);
+                        }
+                    } else {
+                        let n = rng.below(3) as usize;
+                        total += n;
+                        core.release(n);
+                        reference.add(n);
+                        reference.grant();
+                    }
+                }
+            }
+            // After every step: the same permits, the same waiters granted, rules hold.
+            assert_eq!(core.available(), reference.permits, "{}: permits", ctx());
+            core.inspect(State::check);
+            for (id, l) in &live {
+                let granted = matches!(reference.waiters[id].1, Model::Granted(_));
+                let woken = l.waker.0.load(Ordering::SeqCst) > 0;
+                if granted {
+                    assert!(woken, "{}: waiter {id} granted but never woken", ctx());
+                }
+            }
+            if !notify {
+                // Conservation: free + held + granted-unpolled = initial + added.
+                let granted: usize = reference
+                    .waiters
+                    .values()
+                    .filter(|(_, m)| matches!(m, Model::Granted(_)))
+                    .map(|(n, _)| n)
+                    .sum();
+                let accounted = granted + held.iter().sum::<usize>() + reference.permits;
+                assert_eq!(accounted, total, "{}: permits lost or made", ctx());
+            }
+        }
+        // Drop every waiter left: nothing may remain queued.
+        for (_, l) in live {
+            core.cancel_acquire(l.key.unwrap());
+        }
+        core.inspect(|s| {
+            assert!(
+                s.queue.is_empty() && s.waiters.is_empty(),
+                "seed {seed}: leftovers"
+            );
+        });
+    }
+
+    fn pick<'a>(rng: &mut Rng, live: &'a HashMap<u32, Live>) -> Option<&'a u32> {
+        if live.is_empty() {
+            return None;
+        }
+        let mut ids: Vec<&u32> = live.keys().collect();
+        ids.sort();
+        Some(ids[rng.below(ids.len() as u64) as usize])
+    }
+
+    fn seeds() -> (u64, usize) {
+        // Miri is ~1000x slower: fewer, shorter runs there.
+        if cfg!(miri) { (8, 200) } else { (1_000, 400) }
+    }
+
+    #[test]
+    fn semaphore_matches_model_local() {
+        let (n, steps) = seeds();
+        for seed in 0..n {
+            let permits = (seed % 5) as usize;
+            run(
+                Core::new(RefCell::new(State::new(permits))),
+                seed,
+                steps,
+                permits,
+                usize::MAX,
+            );
+        }
+    }
+
+    #[test]
+    fn semaphore_matches_model_shared() {
+        let (n, steps) = seeds();
+        for seed in 0..n {
+            let permits = (seed % 5) as usize;
+            run(
+                Core::new(Mutex::new(State::new(permits))),
+                seed,
+                steps,
+                permits,
+                usize::MAX,
+            );
+        }
+    }
+
+    #[test]
+    fn notify_matches_model_local() {
+        let (n, steps) = seeds();
+        for seed in 0..n {
+            run(
+                Core::new(RefCell::new(State::with_cap(0, 1))),
+                seed,
+                steps,
+                0,
+                1,
+            );
+        }
+    }
+
+    #[test]
+    fn notify_matches_model_shared() {
+        let (n, steps) = seeds();
+        for seed in 0..n {
+            run(
+                Core::new(Mutex::new(State::with_cap(0, 1))),
+                seed,
+                steps,
+                0,
+                1,
+            );
+        }
     }
 }

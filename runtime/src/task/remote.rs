@@ -117,11 +117,18 @@ where
         shared: Some(shared.clone()),
     };
     let job = Box::new(move || {
-        let task = RemoteTask {
-            future: Some(Box::pin(make())),
-            completer,
-        };
-        drop(super::spawn(task));
+        let mut completer = completer;
+        // A panicking factory resolves the handle with its panic; the worker carries on.
+        match catch_unwind(AssertUnwindSafe(make)) {
+            Ok(future) => {
+                let task = RemoteTask {
+                    future: Some(Box::pin(future)),
+                    completer,
+                };
+                drop(super::spawn(task));
+            }
+            Err(payload) => completer.complete(Err(JoinError::Panicked(payload))),
+        }
     });
     if let Err(job) = worker::run_job_on(index, job) {
         // No such worker (or it stopped): dropping the job resolves the handle as cancelled.
@@ -136,7 +143,8 @@ where
 /// to their worker. The handle can be awaited (or cancelled) from any worker or thread.
 ///
 /// If there is no such worker (or it has shut down), the handle resolves to
-/// `Err(JoinError::Cancelled)`.
+/// `Err(JoinError::Cancelled)`. If `make` panics, the handle resolves to
+/// `Err(JoinError::Panicked)` with the payload, and the worker carries on.
 ///
 /// # Panics
 ///

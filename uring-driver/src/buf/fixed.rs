@@ -143,6 +143,11 @@ impl FixedBuf {
         self.index
     }
 
+    /// The ring whose buffer table holds this buffer (op rule 8).
+    pub fn handle(&self) -> &Handle {
+        &self.pool.handle
+    }
+
     fn bytes(&self) -> &[u8] {
         self.buf.as_deref().expect("present until dropped")
     }

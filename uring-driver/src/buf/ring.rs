@@ -9,6 +9,15 @@
 //!    refers to them (they all hold the `Rc`), so the kernel never fills freed memory.
 //! 3. On the last drop the ring is unregistered before its memory is freed; if
 //!    unregistering fails, the memory is leaked rather than freed under the kernel.
+//! 4. A buffer id from a CQE is checked before it is trusted: it must be below `entries`
+//!    and not leased already (a `leased` bit per buffer), in release builds too. A group id
+//!    means something only on the ring that registered it: ops that pick from a `BufRing`
+//!    check they are built on its ring (op rule 8).
+//! 5. Counting: every buffer is `free` (in the ring), `in_transit` (the kernel took it;
+//!    its CQE is reaped but not yet turned into a `RingBuf`) or leased. The reaper tells
+//!    the ring of each buffer taken as it reaps the CQE ([`BufRing::taken_by`]), so after
+//!    `ENOBUFS` the count of free buffers is 0 and a wait for a buffer waits for one to be
+//!    recycled, not for a count that the kernel does not share.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::cell::{Cell, RefCell};
@@ -24,6 +33,7 @@ use io_uring::types::BufRingEntry;
 
 use super::IoBuf;
 use crate::Handle;
+use crate::op::CqeResult;
 
 const PAGE: usize = 4096;
 
@@ -47,8 +57,8 @@ struct RingInner {
     bufs_layout: Layout,
     /// Our tail: where the next returned buffer goes.
     tail: Cell<u16>,
-    /// Buffers in the ring (rule 1).
-    free: Cell<u16>,
+    /// Where every buffer is (rules 4 and 5).
+    ledger: RefCell<Ledger>,
     /// Tasks waiting for a buffer to come back.
     waiting: RefCell<Vec<Waker>>,
 }
@@ -128,11 +138,12 @@ impl BufRing {
             bufs,
             bufs_layout,
             tail: Cell::new(0),
-            free: Cell::new(0),
+            ledger: RefCell::new(Ledger::new(entries)),
             waiting: RefCell::new(Vec::new()),
         };
         for bid in 0..entries {
             inner.push(bid);
+            inner.ledger.borrow_mut().put();
         }
         inner.publish();
         Ok(BufRing {
@@ -155,14 +166,29 @@ impl BufRing {
         self.inner.entries
     }
 
-    /// Buffers in the ring now, ready for the kernel.
+    /// Buffers in the ring, ready for the kernel: all but those whose completions were
+    /// reaped (taken by the kernel) and not yet recycled. Completions still in the kernel's
+    /// queue are not counted yet, so this is an upper bound between two reaps.
     pub fn available(&self) -> u16 {
-        self.inner.free.get()
+        self.inner.ledger.borrow().free
+    }
+
+    /// The ring this pool is registered with.
+    pub fn handle(&self) -> &Handle {
+        &self.inner.handle
+    }
+
+    /// Rule 5: the reaper saw `cqe`; if it carries a buffer, the kernel took it from the
+    /// ring.
+    pub(crate) fn taken_by(&self, cqe: &CqeResult) {
+        if io_uring::cqueue::buffer_select(cqe.flags).is_some() {
+            self.inner.ledger.borrow_mut().taken();
+        }
     }
 
     /// Ready once at least one buffer is in the ring (after `ENOBUFS`, before re-arming).
     pub fn poll_available(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.inner.free.get() > 0 {
+        if self.inner.ledger.borrow().free > 0 {
             return Poll::Ready(());
         }
         let mut waiting = self.inner.waiting.borrow_mut();
@@ -173,14 +199,93 @@ impl BufRing {
     }
 
     /// Takes buffer `bid`, which a CQE says the kernel filled with `len` bytes (rule 1).
-    pub(crate) fn lease(&self, bid: u16, len: usize) -> RingBuf {
-        debug_assert!(bid < self.inner.entries && len <= self.inner.buf_size);
-        self.inner.free.set(self.inner.free.get() - 1);
-        RingBuf {
-            ring: self.inner.clone(),
+    ///
+    /// # Errors
+    ///
+    /// `InvalidData` if `bid` is not a buffer of this ring or is leased already (rule 4):
+    /// the CQE did not come from this ring's group.
+    pub(crate) fn lease(&self, bid: u16, len: usize) -> io::Result<RingBuf> {
+        let inner = &self.inner;
+        inner.ledger.borrow_mut().lease(bid).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "buffer ring (group {}): the kernel reported buffer {bid}, which is {why}",
+                    inner.bgid
+                ),
+            )
+        })?;
+        Ok(RingBuf {
+            ring: inner.clone(),
             bid,
-            len: len.min(self.inner.buf_size),
+            len: len.min(inner.buf_size),
+        })
+    }
+}
+
+/// Where each buffer of a ring is: free (in the ring), in transit (taken by the kernel,
+/// its CQE reaped, not yet leased) or leased (rules 4 and 5). Pure bookkeeping, checked
+/// on every step; `free + in_transit + leased == entries` always holds.
+#[derive(Debug)]
+struct Ledger {
+    entries: u16,
+    free: u16,
+    in_transit: u16,
+    /// One bit per buffer id: set while leased.
+    leased: Vec<u64>,
+}
+
+impl Ledger {
+    /// A ledger of `entries` buffers, none in the ring yet.
+    fn new(entries: u16) -> Ledger {
+        Ledger {
+            entries,
+            free: 0,
+            in_transit: 0,
+            leased: vec![0; (entries as usize).div_ceil(64)],
         }
+    }
+
+    fn bit(bid: u16) -> (usize, u64) {
+        (bid as usize / 64, 1u64 << (bid % 64))
+    }
+
+    /// A buffer was put in the ring (at start, or recycled).
+    fn put(&mut self) {
+        self.free += 1;
+    }
+
+    /// The reaper saw a CQE that carries a buffer: the kernel took one from the ring.
+    fn taken(&mut self) {
+        self.free = self.free.saturating_sub(1);
+        self.in_transit += 1;
+    }
+
+    /// The CQE naming `bid` becomes a lease. `Err` says why `bid` cannot be trusted.
+    fn lease(&mut self, bid: u16) -> Result<(), &'static str> {
+        if bid >= self.entries {
+            return Err("not in this ring");
+        }
+        let (word, bit) = Self::bit(bid);
+        if self.leased[word] & bit != 0 {
+            return Err("leased already");
+        }
+        self.leased[word] |= bit;
+        self.in_transit = self.in_transit.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Lease `bid` ends; it goes back in the ring.
+    fn release(&mut self, bid: u16) {
+        let (word, bit) = Self::bit(bid);
+        debug_assert!(self.leased[word] & bit != 0, "buffer {bid} released twice");
+        self.leased[word] &= !bit;
+        self.put();
+    }
+
+    #[cfg(test)]
+    fn leased_count(&self) -> u32 {
+        self.leased.iter().map(|w| w.count_ones()).sum()
     }
 }
 
@@ -198,7 +303,6 @@ impl RingInner {
         entry.set_len(self.buf_size as u32);
         entry.set_bid(bid);
         self.tail.set(tail.wrapping_add(1));
-        self.free.set(self.free.get() + 1);
     }
 
     /// Makes pushed buffers visible to the kernel.
@@ -210,6 +314,7 @@ impl RingInner {
     }
 
     fn recycle(&self, bid: u16) {
+        self.ledger.borrow_mut().release(bid);
         self.push(bid);
         self.publish();
         let waiting = std::mem::take(&mut *self.waiting.borrow_mut());
@@ -240,7 +345,7 @@ impl fmt::Debug for BufRing {
             .field("group", &self.inner.bgid)
             .field("entries", &self.inner.entries)
             .field("buf_size", &self.inner.buf_size)
-            .field("available", &self.inner.free.get())
+            .field("ledger", &self.inner.ledger.borrow())
             .finish()
     }
 }
@@ -303,5 +408,75 @@ impl fmt::Debug for RingBuf {
             .field("bid", &self.bid)
             .field("len", &self.len)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ledger;
+
+    /// xorshift64*: a seed replays exactly.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    #[test]
+    fn ledger_refuses_foreign_and_double_leases() {
+        let mut ledger = Ledger::new(4);
+        (0..4).for_each(|_| ledger.put());
+        ledger.taken();
+        assert_eq!(ledger.lease(9), Err("not in this ring"));
+        assert_eq!(ledger.lease(2), Ok(()));
+        assert_eq!(ledger.lease(2), Err("leased already"));
+        ledger.release(2);
+        assert_eq!(
+            (ledger.free, ledger.in_transit, ledger.leased_count()),
+            (4, 0, 0)
+        );
+    }
+
+    /// Random takes, leases and releases against the kernel's view of the ring: the
+    /// counts always add up, and the free count is the kernel's once CQEs are reaped.
+    #[test]
+    fn ledger_matches_the_kernels_view() {
+        let seeds = if cfg!(miri) { 4 } else { 500 };
+        for seed in 1..=seeds {
+            let mut rng = seed * 0x9e37_79b9;
+            let entries = 1 + (next(&mut rng) % 70) as u16;
+            let mut ledger = Ledger::new(entries);
+            (0..entries).for_each(|_| ledger.put());
+            let mut in_ring: Vec<u16> = (0..entries).collect();
+            let mut reaped: Vec<u16> = Vec::new();
+            let mut leased: Vec<u16> = Vec::new();
+            for _ in 0..300 {
+                match next(&mut rng) % 3 {
+                    // The kernel fills a buffer and its CQE is reaped.
+                    0 if !in_ring.is_empty() => {
+                        let bid = in_ring.remove((next(&mut rng) % in_ring.len() as u64) as usize);
+                        ledger.taken();
+                        reaped.push(bid);
+                    }
+                    1 if !reaped.is_empty() => {
+                        let bid = reaped.remove(0);
+                        ledger.lease(bid).unwrap();
+                        assert!(ledger.lease(bid).is_err());
+                        leased.push(bid);
+                    }
+                    2 if !leased.is_empty() => {
+                        let bid =
+                            leased.swap_remove((next(&mut rng) % leased.len() as u64) as usize);
+                        ledger.release(bid);
+                        in_ring.push(bid);
+                    }
+                    _ => {}
+                }
+                assert_eq!(ledger.free as usize, in_ring.len(), "seed {seed}");
+                assert_eq!(ledger.in_transit as usize, reaped.len(), "seed {seed}");
+                assert_eq!(ledger.leased_count() as usize, leased.len(), "seed {seed}");
+            }
+        }
     }
 }

@@ -34,8 +34,12 @@ impl Op<Fixed> {
             buf,
             read: true,
         };
+        if let Err(e) = handle.check_owner(data.buf.handle(), "this fixed buffer") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: the pointer and length are the registered buffer owned by the op's data
-        // (its pool keeps the table registered); the fd is kept open by the data.
+        // (its pool keeps the table registered, on this ring: checked above); the fd is
+        // kept open by the data.
         unsafe { Op::new(handle, entry, data) }
     }
 
@@ -55,6 +59,9 @@ impl Op<Fixed> {
             buf,
             read: false,
         };
+        if let Err(e) = handle.check_owner(data.buf.handle(), "this fixed buffer") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: as for `read_fixed_at`; the kernel only reads the buffer.
         unsafe { Op::new(handle, entry, data) }
     }

@@ -26,7 +26,16 @@
 //!    itself use the driver. Freed data goes to a graveyard emptied after the borrow ends.
 //! 7. A cancel SQE names its target by slot key, and is pushed only while that slot still
 //!    holds the op it targets. SQEs are consumed in order, so the cancel reaches the kernel
-//!    before any later op that reuses the key once the slot is freed.
+//!    before any later op that reuses the key once the slot is freed. A slot key belongs to
+//!    one ring by construction: only the op (which holds its ring's [`Handle`]) knows it.
+//! 8. An object registered with one ring — a buffer ring's group, a fixed buffer's index,
+//!    a file-table slot — names something else, or nothing, on another. It records its
+//!    ring, and every op that names it checks that it is built on that ring
+//!    ([`Handle::check_owner`]); a mismatch is an `InvalidInput` error and nothing is
+//!    submitted.
+//! 9. Pushing an SQE may have to submit a full SQ first, which reaps completions. Wakers
+//!    and freed data from such a reap wait until the driver's borrow ends (rule 6), and a
+//!    wait that follows does not block: the caller must look for ready work first.
 
 mod accept;
 mod close;
@@ -69,7 +78,7 @@ pub use registered::{RegisteredRead, RegisteredWrite};
 pub use renameat::RenameAt;
 pub use send::Send;
 pub use send_zc::{SendZc, SendZcOp};
-pub use sendmsg::{RecvMsg, SendMsg};
+pub use sendmsg::{RecvMsg, SendMsg, SendVectored};
 pub use shutdown::Shutdown;
 pub use statx::Statx;
 pub use timeout::Timeout;
@@ -85,6 +94,7 @@ use std::task::{Context, Poll, Waker};
 
 use io_uring::squeue;
 
+use crate::buf::BufRing;
 use crate::driver::Handle;
 
 /// The kernel's answer to one SQE: the result (a negative `res` becomes an `io::Error`) and
@@ -164,11 +174,17 @@ impl<T: Completable> IgnoredOp for IgnoredOnce<T> {
     }
 }
 
-struct IgnoredMulti<T>(T);
+struct IgnoredMulti<T> {
+    data: T,
+    tap: Option<BufRing>,
+}
 
 impl<T: MultishotCompletable> IgnoredOp for IgnoredMulti<T> {
     fn late_cqe(&mut self, cqe: &CqeResult) {
-        self.0.cleanup_ignored(cqe);
+        if let Some(ring) = &self.tap {
+            ring.taken_by(cqe);
+        }
+        self.data.cleanup_ignored(cqe);
     }
 }
 
@@ -186,6 +202,9 @@ pub(crate) enum Lifecycle {
     Multishot {
         queue: VecDeque<CqeResult>,
         waker: Option<Waker>,
+        /// The buffer ring the op picks from: told of every buffer taken as its CQE is
+        /// reaped, so its count of free buffers is the kernel's (ring rule 5).
+        tap: Option<BufRing>,
     },
 }
 
@@ -194,8 +213,8 @@ impl Lifecycle {
         Lifecycle::Ignored(Box::new(IgnoredOnce(data)))
     }
 
-    pub(crate) fn ignored_multi<T: MultishotCompletable>(data: T) -> Self {
-        Lifecycle::Ignored(Box::new(IgnoredMulti(data)))
+    pub(crate) fn ignored_multi<T: MultishotCompletable>(data: T, tap: Option<BufRing>) -> Self {
+        Lifecycle::Ignored(Box::new(IgnoredMulti { data, tap }))
     }
 }
 
@@ -258,13 +277,25 @@ impl<T: Completable> Op<T> {
     /// while `data` lives, even when `data` is moved: the op owns `data` until its final CQE.
     /// The fds `entry` names are kept open by `data`.
     pub unsafe fn new(handle: &Handle, entry: squeue::Entry, data: T) -> Self {
-        let state = match handle.push_op(entry, Lifecycle::Submitted) {
+        // SAFETY: forwarded from this function's contract; `Drop` hands `data` to
+        // `abandon` if the op goes before its final CQE.
+        let state = match unsafe { handle.push_op(entry, Lifecycle::Submitted) } {
             Ok(key) => State::InFlight(key),
             Err(error) => State::NotSubmitted(Some(error)),
         };
         Op {
             handle: handle.clone(),
             state,
+            data: Some(data),
+        }
+    }
+
+    /// An op that is never submitted: awaiting it yields `error` through
+    /// [`Completable::not_submitted`] (e.g. a buffer of another ring, rule 8).
+    pub(crate) fn rejected(handle: &Handle, data: T, error: io::Error) -> Self {
+        Op {
+            handle: handle.clone(),
+            state: State::NotSubmitted(Some(error)),
             data: Some(data),
         }
     }
@@ -317,8 +348,15 @@ impl<T: Completable> Future for Op<T> {
 
 impl<T: Completable> Drop for Op<T> {
     fn drop(&mut self) {
-        if let (State::InFlight(key), Some(data)) = (&self.state, self.data.take()) {
-            self.handle.abandon(*key, data);
+        match (&mut self.state, self.data.take()) {
+            (State::InFlight(key), Some(data)) => self.handle.abandon(*key, data),
+            // Never submitted and never awaited: release the data as awaiting would (a
+            // close that could not be submitted still closes its fd).
+            (State::NotSubmitted(error), Some(data)) => {
+                let error = error.take().unwrap_or_else(|| io::Error::other("dropped"));
+                drop(data.not_submitted(error));
+            }
+            _ => {}
         }
     }
 }
@@ -350,17 +388,44 @@ impl<T: MultishotCompletable> MultishotOp<T> {
     ///
     /// As for [`Op::new`], for every CQE the op may post until its final one.
     pub unsafe fn new(handle: &Handle, entry: squeue::Entry, data: T) -> Self {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { Self::with_tap(handle, entry, data, None) }
+    }
+
+    /// As [`new`](MultishotOp::new), for an op that picks buffers from `tap`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`new`](MultishotOp::new).
+    pub(crate) unsafe fn with_tap(
+        handle: &Handle,
+        entry: squeue::Entry,
+        data: T,
+        tap: Option<BufRing>,
+    ) -> Self {
         let slot = Lifecycle::Multishot {
             queue: VecDeque::new(),
             waker: None,
+            tap,
         };
-        let state = match handle.push_op(entry, slot) {
+        // SAFETY: forwarded from this function's contract; `Drop` hands `data` to
+        // `abandon_multishot` if the op goes before its final CQE.
+        let state = match unsafe { handle.push_op(entry, slot) } {
             Ok(key) => State::InFlight(key),
             Err(error) => State::NotSubmitted(Some(error)),
         };
         MultishotOp {
             handle: handle.clone(),
             state,
+            data: Some(data),
+        }
+    }
+
+    /// A multishot op that is never submitted: its one item is `error`.
+    pub(crate) fn rejected(handle: &Handle, data: T, error: io::Error) -> Self {
+        MultishotOp {
+            handle: handle.clone(),
+            state: State::NotSubmitted(Some(error)),
             data: Some(data),
         }
     }

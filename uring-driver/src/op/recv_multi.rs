@@ -22,15 +22,22 @@ pub struct RecvMulti {
 impl MultishotOp<RecvMulti> {
     /// Receives on `fd` into buffers from `ring` until EOF, an error, or `ENOBUFS` (the
     /// ring ran dry: data waits in the socket; re-arm once buffers come back).
+    ///
+    /// If `ring` belongs to another ring than `handle`'s, nothing is submitted and the one
+    /// item is an `InvalidInput` error (op rule 8).
     pub fn recv_multi(handle: &Handle, fd: &SharedFd, ring: &BufRing) -> Self {
         let entry = opcode::RecvMulti::new(types::Fd(fd.as_raw_fd()), ring.group()).build();
         let data = RecvMulti {
             fd: fd.clone(),
             ring: ring.clone(),
         };
+        if let Err(e) = handle.check_owner(ring.handle(), "this buffer ring") {
+            return MultishotOp::rejected(handle, data, e);
+        }
+        let tap = Some(ring.clone());
         // SAFETY: no pointers: the kernel picks buffers from the ring, whose memory the
         // data's `BufRing` keeps alive; the socket is kept open by the data's clone.
-        unsafe { MultishotOp::new(handle, entry, data) }
+        unsafe { MultishotOp::with_tap(handle, entry, data, tap) }
     }
 }
 
@@ -42,9 +49,9 @@ impl MultishotCompletable for RecvMulti {
         let buffer = cqueue::buffer_select(cqe.flags);
         let n = cqe.result?;
         match buffer {
-            Some(bid) if n > 0 => Ok(Some(self.ring.lease(bid, n as usize))),
+            Some(bid) if n > 0 => self.ring.lease(bid, n as usize).map(Some),
             Some(bid) => {
-                drop(self.ring.lease(bid, 0)); // an empty buffer: straight back
+                drop(self.ring.lease(bid, 0)?); // an empty buffer: straight back
                 Ok(None)
             }
             None => Ok(None),
@@ -52,7 +59,8 @@ impl MultishotCompletable for RecvMulti {
     }
 
     fn cleanup_ignored(&mut self, cqe: &CqeResult) {
-        // Rule 3: a buffer filled after nobody wanted it goes back to its ring.
+        // Rule 3: a buffer filled after nobody wanted it goes back to its ring (an id that
+        // is not this ring's is not touched: ring rule 4).
         if let Some(bid) = cqueue::buffer_select(cqe.flags) {
             drop(self.ring.lease(bid, 0));
         }

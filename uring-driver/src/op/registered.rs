@@ -35,8 +35,12 @@ impl<B: IoBufMut> Op<RegisteredRead<B>> {
             fd: fd.clone(),
             buf,
         };
+        if let Err(e) = handle.check_owner(fd.handle(), "this registered file") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: the pointer and length are `buf`'s writable region, owned by the op's
-        // data; the slot stays registered while the data holds `fd`.
+        // data; the slot stays registered while the data holds `fd`, and belongs to this
+        // ring (checked above).
         unsafe { Op::new(handle, entry, data) }
     }
 
@@ -50,6 +54,9 @@ impl<B: IoBufMut> Op<RegisteredRead<B>> {
             fd: fd.clone(),
             buf,
         };
+        if let Err(e) = handle.check_owner(fd.handle(), "this registered file") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: as for `read_at_registered`.
         unsafe { Op::new(handle, entry, data) }
     }
@@ -80,8 +87,12 @@ impl<B: IoBuf> Op<RegisteredWrite<B>> {
             fd: fd.clone(),
             buf,
         };
+        if let Err(e) = handle.check_owner(fd.handle(), "this registered file") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: the pointer and length are `buf`'s initialized region, owned by the
-        // op's data; the slot stays registered while the data holds `fd`.
+        // op's data; the slot stays registered while the data holds `fd`, and belongs to
+        // this ring (checked above).
         unsafe { Op::new(handle, entry, data) }
     }
 
@@ -100,6 +111,9 @@ impl<B: IoBuf> Op<RegisteredWrite<B>> {
             fd: fd.clone(),
             buf,
         };
+        if let Err(e) = handle.check_owner(fd.handle(), "this registered file") {
+            return Op::rejected(handle, data, e);
+        }
         // SAFETY: as for `write_at_registered`.
         unsafe { Op::new(handle, entry, data) }
     }

@@ -35,20 +35,19 @@ impl<T> State<T> {
         None
     }
 
-    fn wake_front(&mut self) {
-        if let Some(key) = self.front()
-            && let Some(waker) = self.waiting[key].1.take()
-        {
-            waker.wake();
-        }
+    /// The waker of the first sender in line, to wake once the lock is released: a
+    /// waker may run arbitrary code, which must not find the lock held.
+    fn front_waker(&mut self) -> Option<Waker> {
+        let key = self.front()?;
+        self.waiting[key].1.take()
     }
 
-    fn wake_all_senders(&mut self) {
-        for (_, (_, waker)) in self.waiting.iter_mut() {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
+    /// Every waiting sender's waker, to wake once the lock is released.
+    fn sender_wakers(&mut self) -> Vec<Waker> {
+        self.waiting
+            .iter_mut()
+            .filter_map(|(_, (_, waker))| waker.take())
+            .collect()
     }
 }
 
@@ -151,7 +150,9 @@ impl<T> Sender<T> {
         if state.items.len() >= state.capacity || state.front().is_some() {
             return Err(TrySendError::Full(value));
         }
-        push(&mut state, value);
+        let waker = push(&mut state, value);
+        drop(state);
+        wake(waker);
         Ok(())
     }
 
@@ -161,9 +162,15 @@ impl<T> Sender<T> {
     }
 }
 
-fn push<T>(state: &mut State<T>, value: T) {
+/// Queues `value`; returns the receiver's waker, to wake after the lock is released.
+#[must_use]
+fn push<T>(state: &mut State<T>, value: T) -> Option<Waker> {
     state.items.push_back(value);
-    if let Some(waker) = state.receiver_waker.take() {
+    state.receiver_waker.take()
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
         waker.wake();
     }
 }
@@ -181,11 +188,13 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut state = self.chan.lock();
         state.senders -= 1;
-        if state.senders == 0
-            && let Some(waker) = state.receiver_waker.take()
-        {
-            waker.wake();
-        }
+        let waker = if state.senders == 0 {
+            state.receiver_waker.take()
+        } else {
+            None
+        };
+        drop(state);
+        wake(waker);
     }
 }
 
@@ -228,11 +237,16 @@ impl<T> Future for SendFuture<'_, T> {
             if let Some((key, _)) = this.queued.take() {
                 state.waiting.remove(key);
             }
-            push(&mut state, value);
+            let receiver = push(&mut state, value);
             // Room may remain for the next sender in line.
-            if state.items.len() < state.capacity {
-                state.wake_front();
-            }
+            let next = if state.items.len() < state.capacity {
+                state.front_waker()
+            } else {
+                None
+            };
+            drop(state);
+            wake(receiver);
+            wake(next);
             return Poll::Ready(Ok(()));
         }
         this.value = Some(value);
@@ -256,10 +270,14 @@ impl<T> Drop for SendFuture<'_, T> {
             let mut state = self.chan.lock();
             let was_front = state.front() == Some(key);
             state.waiting.remove(key);
-            if was_front && state.items.len() < state.capacity {
-                // We may have been woken for a free slot: pass it on.
-                state.wake_front();
-            }
+            // We may have been woken for a free slot: pass it on.
+            let next = if was_front && state.items.len() < state.capacity {
+                state.front_waker()
+            } else {
+                None
+            };
+            drop(state);
+            wake(next);
         }
     }
 }
@@ -284,7 +302,9 @@ impl<T> Receiver<T> {
         std::future::poll_fn(|cx| {
             let mut state = self.chan.lock();
             if let Some(value) = state.items.pop_front() {
-                state.wake_front();
+                let next = state.front_waker();
+                drop(state);
+                wake(next);
                 return Poll::Ready(Some(value));
             }
             if state.senders == 0 {
@@ -303,7 +323,9 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Option<T> {
         let mut state = self.chan.lock();
         let value = state.items.pop_front()?;
-        state.wake_front();
+        let next = state.front_waker();
+        drop(state);
+        wake(next);
         Some(value)
     }
 
@@ -311,18 +333,20 @@ impl<T> Receiver<T> {
     pub fn close(&mut self) {
         let mut state = self.chan.lock();
         state.receiver_alive = false;
-        state.wake_all_senders();
+        let senders = state.sender_wakers();
+        drop(state);
+        senders.into_iter().for_each(Waker::wake);
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let items = {
+        let (items, senders) = {
             let mut state = self.chan.lock();
             state.receiver_alive = false;
-            state.wake_all_senders();
-            std::mem::take(&mut state.items)
+            (std::mem::take(&mut state.items), state.sender_wakers())
         };
+        senders.into_iter().for_each(Waker::wake);
         drop(items); // outside the lock: a message's destructor may use the channel
     }
 }

@@ -125,6 +125,14 @@ impl Semaphore {
         })
     }
 
+    /// A semaphore whose free permits never exceed `cap`: `Notify`'s store of at most one
+    /// notification.
+    pub(crate) fn with_cap(permits: usize, cap: usize) -> Self {
+        Semaphore {
+            core: Core::new(StdMutex::new(State::with_cap(permits, cap))),
+        }
+    }
+
     pub(crate) fn core(&self) -> &Core<StdMutex<State>> {
         &self.core
     }
