@@ -85,21 +85,33 @@ enum Client {
     Cancelled,
     /// The whole exchange under a short random timeout.
     TimedOut,
+    /// Sends up to 256 KiB and reads the echo only after a pause: the server's writes
+    /// (zero-copy ones included) wait for it. Byte-exact, too.
+    SlowReader,
 }
 
-/// The echo server: one task per connection; owned buffers or the worker's buffer ring.
-async fn serve(listener: TcpListener, pool: Option<BufRing>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            return;
+/// The echo server: a multishot accept, one task per connection; owned buffers or the
+/// worker's buffer ring; echoes copied or sent zero-copy.
+async fn serve(listener: TcpListener, pool: Option<BufRing>, zero_copy: bool, late: Duration) {
+    // Arming late lets connections pile up in the backlog: a burst of accepts.
+    sleep(late).await;
+    let mut incoming = listener.incoming();
+    while let Some(stream) = incoming.next().await {
+        let Ok(stream) = stream else {
+            continue; // e.g. a connection reset in the backlog
         };
         let pool = pool.clone();
         drop(spawn(async move {
             match pool {
                 Some(pool) => {
-                    let mut incoming = stream.recv_stream(&pool);
-                    while let Some(Ok(buf)) = incoming.next().await {
-                        if stream.write_all(buf).await.0.is_err() {
+                    let mut received = stream.recv_stream(&pool);
+                    while let Some(Ok(buf)) = received.next().await {
+                        let sent = if zero_copy {
+                            send_zc_all(&stream, buf.to_vec()).await
+                        } else {
+                            stream.write_all(buf).await.0
+                        };
+                        if sent.is_err() {
                             return;
                         }
                     }
@@ -112,11 +124,18 @@ async fn serve(listener: TcpListener, pool: Option<BufRing>) {
                             Ok(0) | Err(_) => break,
                             Ok(n) => n,
                         };
-                        let (written, b) = stream.write_all(b.slice(..n)).await;
-                        if written.is_err() {
-                            return;
+                        if zero_copy {
+                            if send_zc_all(&stream, b[..n].to_vec()).await.is_err() {
+                                return;
+                            }
+                            buf = b;
+                        } else {
+                            let (written, b) = stream.write_all(b.slice(..n)).await;
+                            if written.is_err() {
+                                return;
+                            }
+                            buf = b.into_inner();
                         }
-                        buf = b.into_inner();
                         buf.clear();
                     }
                 }
@@ -124,6 +143,16 @@ async fn serve(listener: TcpListener, pool: Option<BufRing>) {
             let _ = stream.shutdown(std::net::Shutdown::Write);
         }));
     }
+}
+
+/// Sends all of `data` with zero-copy sends.
+async fn send_zc_all(stream: &TcpStream, data: Vec<u8>) -> std::io::Result<()> {
+    let mut at = 0;
+    while at < data.len() {
+        let (sent, _) = stream.send_zc(data[at..].to_vec()).await;
+        at += sent?;
+    }
+    Ok(())
 }
 
 /// Polls two futures to completion together, on this task.
@@ -156,7 +185,12 @@ async fn client(addr: std::net::SocketAddr, kind: Client, mut rng: Rng, tally: R
     let Ok(stream) = TcpStream::connect(addr).await else {
         return;
     };
-    let len = 1 + rng.below(48 * 1024) as usize;
+    // Slow readers get more than the socket buffers hold, so the server's sends wait
+    // for them (zero-copy ones until their data is consumed or dropped).
+    let len = match kind {
+        Client::SlowReader => (64 << 10) + rng.below(192 << 10) as usize,
+        _ => 1 + rng.below(48 * 1024) as usize,
+    };
     let message = rng.bytes(len);
     let chunks: Vec<Vec<u8>> = message
         .chunks(1 + rng.below(9000) as usize)
@@ -183,7 +217,11 @@ async fn client(addr: std::net::SocketAddr, kind: Client, mut rng: Rng, tally: R
         }
         stream.shutdown(std::net::Shutdown::Write).is_ok()
     };
+    let pause = rng.millis(60);
     let receive = async {
+        if matches!(kind, Client::SlowReader) {
+            sleep(pause).await;
+        }
         let mut echoed = Vec::with_capacity(message.len());
         let mut buf = Vec::with_capacity(4096);
         loop {
@@ -198,7 +236,7 @@ async fn client(addr: std::net::SocketAddr, kind: Client, mut rng: Rng, tally: R
         echoed
     };
     let (sent_all, echoed) = join(send, receive).await;
-    if matches!(kind, Client::Whole) {
+    if matches!(kind, Client::Whole | Client::SlowReader) {
         assert!(sent_all, "a whole exchange failed to send");
         assert_eq!(echoed.len(), message.len(), "echo length");
         assert!(echoed == message, "echo bytes differ");
@@ -212,19 +250,27 @@ async fn client(addr: std::net::SocketAddr, kind: Client, mut rng: Rng, tally: R
 
 /// TCP echo with random client fates.
 fn tcp_chaos(rng: &mut Rng, tally: &Rc<Tally>, handles: &mut Vec<JoinHandle<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let pool = rng
         .chance(2)
-        .then(|| BufRing::new(1 << (1 + rng.below(6)), 512 + rng.below(4096) as usize).unwrap());
-    let server = spawn(serve(listener, pool));
-    let clients = 4 + rng.below(24);
+        .then(|| (1u16 << (1 + rng.below(6)), 512 + rng.below(4096) as usize));
+    let (zero_copy, late) = (rng.chance(2), rng.millis(5));
+    // The server runs on any worker: with two, the clients' sockets and the server's
+    // (zero-copy) sends live on different rings.
+    let worker = rng.below(ringlet::worker_count().unwrap() as u64) as usize;
+    let server = spawn_on(worker, move || async move {
+        let pool = pool.map(|(entries, size)| BufRing::new(entries, size).unwrap());
+        serve(TcpListener::from(listener), pool, zero_copy, late).await
+    });
+    let clients = 4 + rng.below(40);
     let mut exchanges = Vec::new();
     for _ in 0..clients {
-        let kind = match rng.below(6) {
+        let kind = match rng.below(7) {
             0 => Client::Reset,
             1 => Client::Cancelled,
             2 => Client::TimedOut,
+            3 => Client::SlowReader,
             _ => Client::Whole,
         };
         let (client_rng, tally) = (Rng::new(rng.next()), tally.clone());
@@ -307,14 +353,16 @@ fn sync_chaos(rng: &mut Rng, tally: &Rc<Tally>, handles: &mut Vec<JoinHandle<()>
             let mut ops = 0usize;
             for i in 0..per_sender {
                 let wait = task_rng.millis(2);
-                match timeout(wait, semaphore.acquire()).await {
+                // Sometimes more permits than exist: only its timeout ends it.
+                let want = 1 + task_rng.below(permits as u64 + 1) as usize;
+                match timeout(wait, semaphore.acquire_many(want)).await {
                     Ok(Ok(permit)) => {
-                        let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                        let now = holders.fetch_add(want, Ordering::SeqCst) + want;
                         assert!(now <= permits, "{now} holders of {permits} permits");
                         if task_rng.chance(4) {
                             sleep(task_rng.millis(1)).await;
                         }
-                        holders.fetch_sub(1, Ordering::SeqCst);
+                        holders.fetch_sub(want, Ordering::SeqCst);
                         drop(permit);
                     }
                     Ok(Err(_)) => unreachable!("never closed"),
@@ -349,6 +397,68 @@ fn sync_chaos(rng: &mut Rng, tally: &Rc<Tally>, handles: &mut Vec<JoinHandle<()>
             let ops = task.await.expect("a sync task failed");
             tally.sync_ops.set(tally.sync_ops.get() + ops);
         }
+        // Liveness: with every holder gone, all permits are there to take, whatever
+        // waiters timed out on the way.
+        let all = timeout(Duration::from_secs(5), semaphore.acquire_many(permits)).await;
+        assert!(
+            matches!(all, Ok(Ok(_))),
+            "the semaphore's permits are stuck"
+        );
+    }));
+}
+
+/// Local `RwLock` and `Notify` under random timeouts and drops: readers are never kept out
+/// by a writer that gave up, and `notify_waiters` stores nothing for later waiters.
+fn lock_chaos(rng: &mut Rng, tally: &Rc<Tally>, handles: &mut Vec<JoinHandle<()>>) {
+    let lock = Rc::new(ringlet::sync::RwLock::new(0u64));
+    let notify = Rc::new(ringlet::sync::Notify::new());
+    let tasks = 2 + rng.below(6);
+    let mut inner = Vec::new();
+    for _ in 0..tasks {
+        let (lock, notify) = (lock.clone(), notify.clone());
+        let mut rng = Rng::new(rng.next());
+        inner.push(spawn(async move {
+            for _ in 0..(5 + rng.below(30)) {
+                let wait = rng.millis(3);
+                match rng.below(4) {
+                    0 => {
+                        if let Ok(mut value) = timeout(wait, lock.write()).await {
+                            *value += 1;
+                            sleep(rng.millis(1)).await;
+                        }
+                    }
+                    1 => {
+                        if let Ok(value) = timeout(wait, lock.read()).await {
+                            let seen = *value;
+                            sleep(rng.millis(1)).await;
+                            assert_eq!(*value, seen, "written under a read lock");
+                        }
+                    }
+                    2 => {
+                        let _ = timeout(wait, notify.notified()).await;
+                    }
+                    _ => notify.notify_waiters(),
+                }
+            }
+        }));
+    }
+    let tally = tally.clone();
+    handles.push(spawn(async move {
+        for task in inner {
+            task.await.expect("a lock task failed");
+            bump(&tally.sync_ops);
+        }
+        // Every task is gone: the lock is free for readers and writers alike...
+        let read = timeout(Duration::from_secs(5), lock.read()).await;
+        assert!(read.is_ok(), "a reader is kept out of a free lock");
+        drop(read);
+        assert!(
+            lock.try_write().is_some(),
+            "a writer is kept out of a free lock"
+        );
+        // ...and no notification was stored by `notify_waiters`.
+        let stored = timeout(Duration::from_millis(2), notify.notified()).await;
+        assert!(stored.is_err(), "notify_waiters stored a notification");
     }));
 }
 
@@ -419,9 +529,9 @@ fn file_chaos(
 fn run_seed(seed: u64, dir: &std::path::Path) -> Result<String, String> {
     let mut rng = Rng::new(seed);
     let workers = 1 + rng.below(2) as usize;
-    let entries = [4, 16, 256][rng.below(3) as usize];
+    let entries = [1, 4, 16, 256][rng.below(4) as usize];
     let drop_mid_chaos = rng.chance(3);
-    let drop_after = rng.millis(40);
+    let drop_after = rng.millis(60);
     let baseline = open_fds();
     let runtime = Runtime::builder()
         .workers(workers)
@@ -435,14 +545,15 @@ fn run_seed(seed: u64, dir: &std::path::Path) -> Result<String, String> {
             tcp_chaos(&mut rng, &tally, &mut handles);
             timer_chaos(&mut rng, &tally, &mut handles);
             sync_chaos(&mut rng, &tally, &mut handles);
+            lock_chaos(&mut rng, &tally, &mut handles);
             file_chaos(&mut rng, &tally, &mut handles, dir);
             if drop_mid_chaos {
                 sleep(drop_after).await;
                 return Ok(());
             }
             let all = ringlet::task::gather(handles);
-            match timeout(Duration::from_secs(30), all).await {
-                Err(_) => Err("tasks still running after 30 s".to_string()),
+            match timeout(Duration::from_secs(10), all).await {
+                Err(_) => Err("tasks still running after 10 s".to_string()),
                 Ok(results) => {
                     for result in results {
                         if let Err(e) = result {

@@ -532,3 +532,47 @@ fn buffer_ring_of_another_runtime_is_refused() {
     });
     drop(pool);
 }
+
+// ---- Minor: wakers run after the shared channel's lock is released ----------------------
+
+/// A waker that locks the channel when woken, as any waker may (a waker that polls
+/// synchronously, say).
+struct LocksChannel(shared::mpsc::Sender<u32>, Arc<AtomicUsize>);
+
+impl std::task::Wake for LocksChannel {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        let _ = self.0.is_closed(); // takes the channel's lock
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn shared_channel_wakes_outside_its_lock() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (tx, mut rx) = shared::mpsc::channel::<u32>(1);
+        let woken = Arc::new(AtomicUsize::new(0));
+        let waker = Waker::from(Arc::new(LocksChannel(tx.clone(), woken.clone())));
+        let mut cx = Context::from_waker(&waker);
+        {
+            let mut recv = pin!(rx.recv());
+            assert!(recv.as_mut().poll(&mut cx).is_pending());
+            tx.try_send(1).unwrap(); // wakes the receiver
+            assert!(matches!(recv.as_mut().poll(&mut cx), Poll::Ready(Some(1))));
+        }
+        // A sender waiting for room, woken by the receiver taking a message.
+        tx.try_send(2).unwrap();
+        let mut send = pin!(tx.send(3));
+        assert!(send.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(rx.try_recv(), Some(2)); // wakes the sender
+        assert!(send.as_mut().poll(&mut cx).is_ready());
+        done_tx.send(woken.load(Ordering::SeqCst)).unwrap();
+    });
+    let woken = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("deadlock: a waker ran under the channel's lock");
+    assert_eq!(woken, 2);
+}

@@ -435,6 +435,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "sockets are syscalls Miri does not emulate")]
     fn bind_listen_and_local_addr() {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let fd = socket_for(&addr, libc::SOCK_STREAM).unwrap();

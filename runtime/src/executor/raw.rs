@@ -8,7 +8,8 @@
 //! # Rules
 //!
 //! 1. `stage` and `join_waker` are accessed only on the owner thread: by the worker (`run`,
-//!    `shutdown`) and by the task's `JoinHandle`, which is `!Send` and created there.
+//!    `shutdown`, which check that their worker owns this thread) and by the task's
+//!    `JoinHandle`, which is `!Send` and created there.
 //! 2. While `RUNNING` is set, the worker holds `&mut` to `stage` (it is polling or dropping
 //!    the future); the join side then touches neither `stage` nor anything but atomics.
 //! 3. `COMPLETE` is set only after the stage holds the final result, and never cleared;
@@ -127,8 +128,19 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 }
 
+impl<F: Future> TaskCell<F> {
+    /// Rule 1, checked: the worker that owns this task runs on this thread.
+    fn assert_owner(&self) {
+        assert!(
+            super::worker::is_current(self.shared.id()),
+            "ringlet: a task was run or dropped off its worker's thread"
+        );
+    }
+}
+
 impl<F: Future + 'static> Runnable for TaskCell<F> {
     fn run(self: Arc<Self>) {
+        self.assert_owner();
         let prev = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
@@ -164,6 +176,7 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
     }
 
     fn shutdown(&self) {
+        self.assert_owner();
         let prev = self.state.fetch_or(RUNNING | CANCEL, Ordering::AcqRel);
         if prev & COMPLETE != 0 {
             self.state.fetch_and(!RUNNING, Ordering::AcqRel);
@@ -360,8 +373,12 @@ mod tests {
     use super::*;
     use crate::task::JoinHandle;
 
+    /// A worker's shared half, made the owner of this thread for the test (the guard is
+    /// leaked: each test runs on its own thread).
     fn new_shared() -> Arc<Shared> {
-        Shared::new().expect("eventfd").0
+        let shared = Shared::new().expect("eventfd").0;
+        std::mem::forget(super::super::worker::OwnerGuard::new(shared.id()));
+        shared
     }
 
     fn spawn<F: Future + 'static>(

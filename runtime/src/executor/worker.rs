@@ -1,6 +1,6 @@
 //! One worker: a thread's run queues, its task registry and its ring.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::os::fd::OwnedFd;
@@ -31,6 +31,28 @@ type WakeRead = Op<Read<Box<[u8; 8]>>>;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+    /// The id of the worker whose tasks this thread may poll and drop right now (0:
+    /// none). The task cell checks it before touching a task's `!Send` parts.
+    static OWNER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Makes worker `id` the owner on this thread until the guard drops.
+pub(crate) struct OwnerGuard {
+    previous: usize,
+}
+
+impl OwnerGuard {
+    pub(crate) fn new(id: usize) -> OwnerGuard {
+        OwnerGuard {
+            previous: OWNER.with(|o| o.replace(id)),
+        }
+    }
+}
+
+impl Drop for OwnerGuard {
+    fn drop(&mut self) {
+        let _ = OWNER.try_with(|o| o.set(self.previous));
+    }
 }
 
 /// Every worker of a runtime, by index; filled once all worker threads have started.
@@ -206,10 +228,12 @@ impl Worker {
 /// Makes a worker current on this thread for the guard's lifetime.
 struct Enter {
     previous: Option<Rc<Worker>>,
+    _owner: OwnerGuard,
 }
 
 impl Enter {
     fn new(worker: Rc<Worker>, exclusive: bool) -> Enter {
+        let owner = OwnerGuard::new(worker.shared.id());
         let previous = CURRENT.with(|c| c.borrow_mut().replace(worker));
         if exclusive && previous.is_some() {
             CURRENT.with(|c| *c.borrow_mut() = previous);
@@ -218,7 +242,10 @@ impl Enter {
                  await the future or spawn it instead"
             );
         }
-        Enter { previous }
+        Enter {
+            previous,
+            _owner: owner,
+        }
     }
 }
 
@@ -235,6 +262,7 @@ impl Drop for Worker {
     /// panic on its thread), every future still registered is dropped here, in place, on
     /// the worker's own thread, and the worker refuses remote work from then on.
     fn drop(&mut self) {
+        let _owner = OwnerGuard::new(self.shared.id());
         loop {
             let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
             if tasks.is_empty() {
@@ -261,6 +289,9 @@ fn with_current<R>(f: impl FnOnce(&Rc<Worker>) -> R) -> Option<R> {
 
 /// Pushes `task` to the local queue if worker `id` is current on this thread.
 pub(crate) fn push_local(id: usize, task: TaskRef) -> Result<(), TaskRef> {
+    if !is_current(id) {
+        return Err(task);
+    }
     let mut task = Some(task);
     with_current(|w| {
         if w.shared.id() == id {
@@ -272,8 +303,10 @@ pub(crate) fn push_local(id: usize, task: TaskRef) -> Result<(), TaskRef> {
     task.map_or(Ok(()), Err)
 }
 
+/// Whether this thread runs worker `id`'s tasks now: the check behind the task cell's
+/// owner-thread rule.
 pub(crate) fn is_current(id: usize) -> bool {
-    with_current(|w| w.shared.id() == id).unwrap_or(false)
+    OWNER.try_with(|o| o.get() == id).unwrap_or(false)
 }
 
 /// Releases the registry's hold on task `key` of worker `id`, if that worker is current.

@@ -375,6 +375,19 @@ mod tests {
     /// One random run of `steps` operations against a wait list of `permits` (capped at
     /// `cap`, with `notify_waiters` in the mix when `notify`).
     fn run<G: Guard<State>>(core: Core<G>, seed: u64, steps: usize, permits: usize, cap: usize) {
+        run_with(core, seed, steps, permits, cap, &[]);
+    }
+
+    /// As `run`, with acquires drawn from `needs` (an `RwLock`: 1 for a read, all
+    /// permits for a write) instead of from 1 to one more than the permits.
+    fn run_with<G: Guard<State>>(
+        core: Core<G>,
+        seed: u64,
+        steps: usize,
+        permits: usize,
+        cap: usize,
+        needs: &[usize],
+    ) {
         let notify = cap == 1;
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut reference = Reference {
@@ -393,7 +406,10 @@ mod tests {
             match rng.below(8) {
                 // acquire(n), polled once
                 0 | 1 => {
-                    let needed = 1 + rng.below(max_need) as usize;
+                    let needed = match needs {
+                        [] => 1 + rng.below(max_need) as usize,
+                        needs => needs[rng.below(needs.len() as u64) as usize],
+                    };
                     let id = next_id;
                     next_id += 1;
                     let waker = Arc::new(CountWaker(AtomicUsize::new(0)));
@@ -413,7 +429,10 @@ mod tests {
                 }
                 // try_acquire(n)
                 2 => {
-                    let needed = 1 + rng.below(max_need) as usize;
+                    let needed = match needs {
+                        [] => 1 + rng.below(max_need) as usize,
+                        needs => needs[rng.below(needs.len() as u64) as usize],
+                    };
                     let got = core.try_acquire(needed).unwrap();
                     let expect = reference.queue.is_empty() && reference.permits >= needed;
                     assert_eq!(got, expect, "{}: try_acquire({needed})", ctx());
@@ -531,9 +550,17 @@ mod tests {
         Some(ids[rng.below(ids.len() as u64) as usize])
     }
 
+    /// Seeds and steps per run: `RINGLET_MODEL_SEEDS` overrides the count (the long
+    /// reliability run uses 20,000); Miri, ~1000x slower, runs a few short ones.
     fn seeds() -> (u64, usize) {
-        // Miri is ~1000x slower: fewer, shorter runs there.
-        if cfg!(miri) { (8, 200) } else { (1_000, 400) }
+        if cfg!(miri) {
+            return (3, 150);
+        }
+        let seeds = std::env::var("RINGLET_MODEL_SEEDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000);
+        (seeds, 400)
     }
 
     #[test]
@@ -549,6 +576,8 @@ mod tests {
                 usize::MAX,
             );
         }
+
+        println!("model: semaphore (local) matched its reference in {n} seeds x {steps} steps");
     }
 
     #[test]
@@ -564,6 +593,8 @@ mod tests {
                 usize::MAX,
             );
         }
+
+        println!("model: semaphore (shared) matched its reference in {n} seeds x {steps} steps");
     }
 
     #[test]
@@ -578,6 +609,8 @@ mod tests {
                 1,
             );
         }
+
+        println!("model: notify (local) matched its reference in {n} seeds x {steps} steps");
     }
 
     #[test]
@@ -592,5 +625,37 @@ mod tests {
                 1,
             );
         }
+
+        println!("model: notify (shared) matched its reference in {n} seeds x {steps} steps");
+    }
+
+    /// The `RwLock` shape: reads take one permit, writes all of them; with cancelled
+    /// (timed-out) writers in the mix, readers must never wait behind a gone writer.
+    #[test]
+    fn rwlock_matches_model_both_flavours() {
+        let (n, steps) = seeds();
+        const READERS: usize = 6;
+        for seed in 0..n {
+            let needs = [1, 1, 1, READERS];
+            run_with(
+                Core::new(RefCell::new(State::new(READERS))),
+                seed,
+                steps,
+                READERS,
+                usize::MAX,
+                &needs,
+            );
+            run_with(
+                Core::new(Mutex::new(State::new(READERS))),
+                seed,
+                steps,
+                READERS,
+                usize::MAX,
+                &needs,
+            );
+        }
+        println!(
+            "model: rwlock (local, shared) matched its reference in {n} seeds x {steps} steps"
+        );
     }
 }

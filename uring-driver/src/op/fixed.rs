@@ -73,8 +73,7 @@ impl Completable for Fixed {
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
         let result = cqe.result.map(|n| n as usize);
         if let (true, Ok(n)) = (self.read, &result) {
-            // SAFETY: the kernel wrote `n` bytes from the buffer's start.
-            unsafe { self.buf.set_init(*n) };
+            super::kernel_filled(&mut self.buf, *n);
         }
         (result, self.buf)
     }

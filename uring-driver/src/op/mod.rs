@@ -31,7 +31,7 @@
 //! 8. An object registered with one ring — a buffer ring's group, a fixed buffer's index,
 //!    a file-table slot — names something else, or nothing, on another. It records its
 //!    ring, and every op that names it checks that it is built on that ring
-//!    ([`Handle::check_owner`]); a mismatch is an `InvalidInput` error and nothing is
+//!    (`Handle::check_owner`); a mismatch is an `InvalidInput` error and nothing is
 //!    submitted.
 //! 9. Pushing an SQE may have to submit a full SQ first, which reaps completions. Wakers
 //!    and freed data from such a reap wait until the driver's borrow ends (rule 6), and a
@@ -121,6 +121,24 @@ impl CqeResult {
     pub fn has_more(&self) -> bool {
         io_uring::cqueue::more(self.flags)
     }
+}
+
+/// Marks the first `n` bytes of `buf` initialized, `n` being what the kernel reported
+/// writing into it from its start. The kernel never writes past the length it was given
+/// (`bytes_total`); the check makes that a fact here instead of a trust.
+///
+/// # Panics
+///
+/// If `n` exceeds the buffer: a CQE answered another op than the one it was routed to.
+pub(crate) fn kernel_filled<B: crate::IoBufMut>(buf: &mut B, n: usize) {
+    assert!(
+        n <= buf.bytes_total(),
+        "the kernel reported {n} bytes written into a {}-byte buffer",
+        buf.bytes_total()
+    );
+    // SAFETY: the kernel wrote `n` bytes from the buffer's start (its CQE says so), and
+    // `n` is within the buffer (checked above).
+    unsafe { buf.set_init(n) };
 }
 
 /// The data of a single-shot op: owns what the kernel touches, turns the CQE into the output.

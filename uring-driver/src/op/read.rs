@@ -51,8 +51,7 @@ impl<B: IoBufMut> Completable for Read<B> {
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
         let result = cqe.result.map(|n| n as usize);
         if let Ok(n) = result {
-            // SAFETY: the kernel initialized the first `n` bytes, `n <= bytes_total`.
-            unsafe { self.buf.set_init(n) };
+            super::kernel_filled(&mut self.buf, n);
         }
         (result, self.buf)
     }

@@ -42,8 +42,7 @@ impl<B: IoBufMut> Completable for Recv<B> {
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
         let result = cqe.result.map(|n| n as usize);
         if let Ok(n) = result {
-            // SAFETY: the kernel initialized the first `n` bytes, `n <= bytes_total`.
-            unsafe { self.buf.set_init(n) };
+            super::kernel_filled(&mut self.buf, n);
         }
         (result, self.buf)
     }

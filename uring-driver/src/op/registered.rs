@@ -68,8 +68,7 @@ impl<B: IoBufMut> Completable for RegisteredRead<B> {
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
         let result = cqe.result.map(|n| n as usize);
         if let Ok(n) = result {
-            // SAFETY: the kernel wrote `n` bytes from the buffer's start.
-            unsafe { self.buf.set_init(n) };
+            super::kernel_filled(&mut self.buf, n);
         }
         (result, self.buf)
     }

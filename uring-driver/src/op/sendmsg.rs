@@ -123,8 +123,7 @@ impl<B: IoBufMut> Completable for RecvMsg<B> {
     fn complete(mut self, cqe: CqeResult) -> Self::Output {
         let result = cqe.result.map(|n| {
             let n = n as usize;
-            // SAFETY: the kernel wrote `n` bytes from the start of the buffer.
-            unsafe { self.buf.set_init(n) };
+            super::kernel_filled(&mut self.buf, n);
             let mut addr = self.message.addr;
             addr.len = self.message.header.msg_namelen;
             (n, addr)
