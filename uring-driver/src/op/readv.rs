@@ -104,7 +104,9 @@ impl<B: IoBuf> Op<Writev<B>> {
         unsafe { Op::new(handle, entry, data) }
     }
 
-    /// Writes at the fd's current position (pipes, sockets, append-mode files).
+    /// Writes at the fd's current position (pipes, append-mode files). Like `write(2)`, a
+    /// write to a pipe or socket whose reader is gone raises `SIGPIPE`; on a socket use
+    /// [`send_vectored`](Op::send_vectored), which passes `MSG_NOSIGNAL`.
     pub fn writev(handle: &Handle, fd: &SharedFd, bufs: Vec<B>) -> Self {
         Self::writev_at(handle, fd, bufs, CURRENT_POSITION)
     }

@@ -36,7 +36,9 @@ impl<B: IoBuf> Op<Write<B>> {
         }
     }
 
-    /// Writes at the fd's current position (pipes, sockets, append-mode files).
+    /// Writes at the fd's current position (pipes, append-mode files). Like `write(2)`, a
+    /// write to a pipe or socket whose reader is gone raises `SIGPIPE`; on a socket use
+    /// [`send`](Op::send), which passes `MSG_NOSIGNAL`.
     pub fn write(handle: &Handle, fd: &SharedFd, buf: B) -> Self {
         Self::write_at(handle, fd, buf, CURRENT_POSITION)
     }
