@@ -1052,7 +1052,7 @@ impl Inner {
                 }
                 Lifecycle::Multishot { queue, waker, tap } => {
                     if let Some(ring) = tap {
-                        ring.taken_by(&result);
+                        ring.taken_by(result.flags);
                     }
                     queue.push_back(result);
                     woken.extend(waker.take());

@@ -4,9 +4,8 @@
 mod common;
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
 
-use common::{drain, pipe, poll_once, run, serial};
+use common::{anonymous_file, drain, pipe, poll_once, run, serial};
 use uring_driver::{Driver, FixedBufPool, Op, SharedFd};
 
 #[test]
@@ -15,16 +14,7 @@ fn write_fixed_then_read_fixed_through_a_file() {
     let driver = Driver::new().unwrap();
     let pool = FixedBufPool::new(&driver, 4, 4096).unwrap();
     assert_eq!((pool.available(), pool.buf_size()), (4, 4096));
-    let path = std::env::temp_dir().join(format!("uring-driver-fixed-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    let fd = SharedFd::new(OwnedFd::from(file));
+    let fd = SharedFd::new(anonymous_file("fixed"));
     let mut out = pool.try_get().unwrap();
     assert_eq!(out.fill(b"registered bytes"), 16);
     assert_eq!(pool.available(), 3);

@@ -4,11 +4,11 @@ mod common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use common::{open_fds, pipe, run, serial};
+use common::{anonymous_file, open_fds, pipe, run, serial};
 use uring_driver::op::{AcceptMulti, Timeout};
 use uring_driver::{Driver, IoBuf, MultishotOp, Op, SharedFd, TaskrunMode, socket};
 
@@ -68,16 +68,7 @@ fn read_at_eof_returns_zero() {
 fn write_at_and_read_at_offsets_of_a_file() {
     let _g = serial();
     let driver = Driver::new().unwrap();
-    let path = temp_path("offsets");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    let fd = SharedFd::new(OwnedFd::from(file));
+    let fd = SharedFd::new(anonymous_file("offsets"));
     let (res, _) = run(
         &driver,
         Op::write_at(&driver, &fd, b"0123456789".to_vec(), 0),
@@ -360,16 +351,7 @@ fn writev_gathers_and_readv_scatters_in_order() {
 fn readv_at_and_writev_at_use_offsets() {
     let _g = serial();
     let driver = Driver::new().unwrap();
-    let path = temp_path("vectored");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    let fd = SharedFd::new(file.into());
+    let fd = SharedFd::new(anonymous_file("vectored"));
     let (res, _) = run(
         &driver,
         Op::writev_at(&driver, &fd, vec!["0123", "4567"], 10),

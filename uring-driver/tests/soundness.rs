@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use common::{drain, pipe, poll_once, run, serial};
+use common::{anonymous_file, drain, pipe, poll_once, run, serial};
 use uring_driver::{BufRing, Driver, FileTable, FixedBufPool, Handle, MultishotOp, Op, SharedFd};
 
 fn assert_foreign_ring_error(error: std::io::Error) {
@@ -80,8 +80,7 @@ fn fixed_buffer_used_on_another_driver_is_refused() {
     let (a, b) = (Driver::new().unwrap(), Driver::new().unwrap());
     let pool_a = FixedBufPool::new(&a, 2, 64).unwrap();
     let _pool_b = FixedBufPool::new(&b, 2, 64).unwrap();
-    let file = tempfile();
-    let fd = SharedFd::new(file);
+    let fd = SharedFd::new(anonymous_file("foreign-fixed"));
     let mut buf = pool_a.try_get().unwrap();
     buf.fill(b"fixed");
     let (res, buf) = run(&b, Op::write_fixed_at(&b, &fd, buf, 0));
@@ -90,19 +89,6 @@ fn fixed_buffer_used_on_another_driver_is_refused() {
     assert_foreign_ring_error(res.unwrap_err());
     let (res, _) = run(&a, Op::write_fixed_at(&a, &fd, buf, 0));
     assert_eq!(res.unwrap(), 5);
-}
-
-fn tempfile() -> OwnedFd {
-    let path = std::env::temp_dir().join(format!("ringlet-fixed-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    file.into()
 }
 
 #[test]

@@ -564,41 +564,33 @@ mod tests {
     }
 
     #[test]
-    fn semaphore_matches_model_local() {
+    fn semaphore_matches_model_both_flavours() {
         let (n, steps) = seeds();
         for seed in 0..n {
             let permits = (seed % 5) as usize;
+            let state = || State::new(permits);
             run(
-                Core::new(RefCell::new(State::new(permits))),
+                Core::new(RefCell::new(state())),
+                seed,
+                steps,
+                permits,
+                usize::MAX,
+            );
+            run(
+                Core::new(Mutex::new(state())),
                 seed,
                 steps,
                 permits,
                 usize::MAX,
             );
         }
-
-        println!("model: semaphore (local) matched its reference in {n} seeds x {steps} steps");
+        println!(
+            "model: semaphore (local, shared) matched its reference in {n} seeds x {steps} steps"
+        );
     }
 
     #[test]
-    fn semaphore_matches_model_shared() {
-        let (n, steps) = seeds();
-        for seed in 0..n {
-            let permits = (seed % 5) as usize;
-            run(
-                Core::new(Mutex::new(State::new(permits))),
-                seed,
-                steps,
-                permits,
-                usize::MAX,
-            );
-        }
-
-        println!("model: semaphore (shared) matched its reference in {n} seeds x {steps} steps");
-    }
-
-    #[test]
-    fn notify_matches_model_local() {
+    fn notify_matches_model_both_flavours() {
         let (n, steps) = seeds();
         for seed in 0..n {
             run(
@@ -608,15 +600,6 @@ mod tests {
                 0,
                 1,
             );
-        }
-
-        println!("model: notify (local) matched its reference in {n} seeds x {steps} steps");
-    }
-
-    #[test]
-    fn notify_matches_model_shared() {
-        let (n, steps) = seeds();
-        for seed in 0..n {
             run(
                 Core::new(Mutex::new(State::with_cap(0, 1))),
                 seed,
@@ -625,8 +608,9 @@ mod tests {
                 1,
             );
         }
-
-        println!("model: notify (shared) matched its reference in {n} seeds x {steps} steps");
+        println!(
+            "model: notify (local, shared) matched its reference in {n} seeds x {steps} steps"
+        );
     }
 
     /// The `RwLock` shape: reads take one permit, writes all of them; with cancelled

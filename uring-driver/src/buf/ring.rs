@@ -33,7 +33,6 @@ use io_uring::types::BufRingEntry;
 
 use super::IoBuf;
 use crate::Handle;
-use crate::op::CqeResult;
 
 const PAGE: usize = 4096;
 
@@ -178,10 +177,10 @@ impl BufRing {
         &self.inner.handle
     }
 
-    /// Rule 5: the reaper saw `cqe`; if it carries a buffer, the kernel took it from the
-    /// ring.
-    pub(crate) fn taken_by(&self, cqe: &CqeResult) {
-        if io_uring::cqueue::buffer_select(cqe.flags).is_some() {
+    /// Rule 5: the reaper saw a CQE with these `flags`; if it carries a buffer, the
+    /// kernel took it from the ring.
+    pub(crate) fn taken_by(&self, flags: u32) {
+        if io_uring::cqueue::buffer_select(flags).is_some() {
             self.inner.ledger.borrow_mut().taken();
         }
     }

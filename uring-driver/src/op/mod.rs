@@ -200,7 +200,7 @@ struct IgnoredMulti<T> {
 impl<T: MultishotCompletable> IgnoredOp for IgnoredMulti<T> {
     fn late_cqe(&mut self, cqe: &CqeResult) {
         if let Some(ring) = &self.tap {
-            ring.taken_by(cqe);
+            ring.taken_by(cqe.flags);
         }
         self.data.cleanup_ignored(cqe);
     }

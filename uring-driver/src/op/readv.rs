@@ -80,16 +80,22 @@ pub struct Writev<B> {
     iovecs: Box<[libc::iovec]>,
 }
 
+/// The iovecs of the initialized bytes of `bufs`, in order, for a vectored write or send.
+/// Boxed: the array does not move when the op's data does (rule 1); each iovec points into
+/// a heap buffer that the op's data owns with it.
+pub(super) fn write_iovecs<B: IoBuf>(bufs: &[B]) -> Box<[libc::iovec]> {
+    bufs.iter()
+        .map(|b| libc::iovec {
+            iov_base: b.stable_ptr().cast_mut().cast(),
+            iov_len: b.bytes_init(),
+        })
+        .collect()
+}
+
 impl<B: IoBuf> Op<Writev<B>> {
     /// Writes the initialized bytes of `bufs`, in order, at `offset`.
     pub fn writev_at(handle: &Handle, fd: &SharedFd, bufs: Vec<B>, offset: u64) -> Self {
-        let iovecs: Box<[libc::iovec]> = bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr().cast_mut().cast(),
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        let iovecs = write_iovecs(&bufs);
         let count = u32::try_from(iovecs.len()).unwrap_or(u32::MAX);
         let entry = opcode::Writev::new(types::Fd(fd.as_raw_fd()), iovecs.as_ptr(), count)
             .offset(offset)

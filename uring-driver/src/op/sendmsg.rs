@@ -164,13 +164,7 @@ impl<B: IoBuf> Op<SendVectored<B>> {
     /// Sends the initialized bytes of `bufs`, in order, on connected socket `fd`
     /// (`MSG_NOSIGNAL`). Like `writev`, it may send fewer bytes than given.
     pub fn send_vectored(handle: &Handle, fd: &SharedFd, bufs: Vec<B>) -> Self {
-        let iovecs: Box<[libc::iovec]> = bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr().cast_mut().cast(),
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        let iovecs = super::readv::write_iovecs(&bufs);
         let mut message = Box::new(VectoredMessage {
             // SAFETY: msghdr is plain old data; all zeroes is a valid empty header.
             header: unsafe { std::mem::zeroed() },

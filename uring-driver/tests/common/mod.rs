@@ -60,6 +60,21 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// A new, empty file opened for reading and writing, already unlinked: `name` tells the
+/// tests' files apart while they exist.
+pub fn anonymous_file(name: &str) -> OwnedFd {
+    let path = std::env::temp_dir().join(format!("uring-driver-{}-{name}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.into()
+}
+
 pub fn pipe() -> (OwnedFd, OwnedFd) {
     let (r, w) = std::io::pipe().unwrap();
     (r.into(), w.into())
