@@ -36,7 +36,9 @@ pub mod op;
 pub mod socket;
 
 pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
-pub use driver::{Builder, Driver, Features, Handle, TaskrunMode};
+pub use driver::builder::Builder;
+pub use driver::probe::{Features, TaskrunMode};
+pub use driver::{Driver, Handle};
 pub use fd::SharedFd;
 pub use file_table::{FileTable, RegisteredFd};
 pub use op::{MultishotOp, Op};

@@ -382,7 +382,10 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// The socket, shared with the ops in flight on it.
-    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    #[cfg_attr(
+        not(feature = "compat"),
+        expect(dead_code, reason = "only the compat layer uses it")
+    )]
     pub(crate) fn fd(&self) -> &SharedFd {
         &self.fd
     }

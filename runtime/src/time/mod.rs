@@ -69,13 +69,19 @@ impl Deadline {
         }
     }
 
-    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    #[cfg_attr(
+        not(feature = "compat"),
+        expect(dead_code, reason = "only the compat layer uses it")
+    )]
     pub(crate) fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Moves the deadline; the next poll registers it.
-    #[cfg_attr(not(feature = "compat"), allow(dead_code))]
+    #[cfg_attr(
+        not(feature = "compat"),
+        expect(dead_code, reason = "only the compat layer uses it")
+    )]
     pub(crate) fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         if let Some(timer) = self.timer.take() {

@@ -56,17 +56,40 @@ unsafe impl IoBuf for Vec<u8> {
     }
 }
 
-// SAFETY: a boxed slice is a fixed heap allocation, fully initialized.
-unsafe impl IoBuf for Box<[u8]> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
+/// `IoBuf` for buffers whose bytes are all initialized and whose length is fixed: each
+/// type comes with the reason its memory does not move and is freed only on drop.
+macro_rules! fully_initialized {
+    ($($(#[doc = $why:literal])+ $ty:ty;)+) => {$(
+        $(#[doc = $why])+
+        // SAFETY: the bytes behind `as_ptr` are allocated and initialized for `len`; why
+        // they stay put and are freed only with the value is given above, per type.
+        unsafe impl IoBuf for $ty {
+            fn stable_ptr(&self) -> *const u8 {
+                self.as_ptr()
+            }
+            fn bytes_init(&self) -> usize {
+                self.len()
+            }
+            fn bytes_total(&self) -> usize {
+                self.len()
+            }
+        }
+    )+};
+}
+
+fully_initialized! {
+    /// A boxed slice is a fixed heap allocation.
+    Box<[u8]>;
+    /// Static memory never moves and is never freed.
+    &'static [u8];
+    /// Static memory never moves and is never freed; it is only read, so UTF-8 stays.
+    &'static str;
+    /// The slice lives in the Rc's heap allocation, which does not move and is only freed
+    /// when the last clone goes; the op holds one clone. Shared buffers are read-only
+    /// (there is no `IoBufMut` for them), so other clones may read concurrently.
+    std::rc::Rc<[u8]>;
+    /// As for `Rc<[u8]>`.
+    std::sync::Arc<[u8]>;
 }
 
 // SAFETY: a boxed array is a fixed heap allocation, fully initialized.
@@ -82,32 +105,6 @@ unsafe impl<const N: usize> IoBuf for Box<[u8; N]> {
     }
 }
 
-// SAFETY: static memory never moves and is never freed.
-unsafe impl IoBuf for &'static [u8] {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
-// SAFETY: static memory never moves and is never freed.
-unsafe impl IoBuf for &'static str {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
 // SAFETY: a String's heap allocation does not move with the String. It is only ever read
 // (String is not `IoBufMut`), so its UTF-8 invariant is kept.
 unsafe impl IoBuf for String {
@@ -119,34 +116,6 @@ unsafe impl IoBuf for String {
     }
     fn bytes_total(&self) -> usize {
         self.capacity()
-    }
-}
-
-// SAFETY: the slice lives in the Rc's heap allocation, which does not move and is only
-// freed when the last clone goes; the op holds one clone. Shared buffers are read-only
-// (there is no `IoBufMut` for them), so other clones may read concurrently.
-unsafe impl IoBuf for std::rc::Rc<[u8]> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
-// SAFETY: as for `Rc<[u8]>`.
-unsafe impl IoBuf for std::sync::Arc<[u8]> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
     }
 }
 

@@ -15,7 +15,7 @@
 //!    check they are built on its ring (op rule 8).
 //! 5. Counting: every buffer is `free` (in the ring), `in_transit` (the kernel took it;
 //!    its CQE is reaped but not yet turned into a `RingBuf`) or leased. The reaper tells
-//!    the ring of each buffer taken as it reaps the CQE ([`BufRing::taken_by`]), so after
+//!    the ring of each buffer taken as it reaps the CQE ([`BufferTap::taken_by`]), so after
 //!    `ENOBUFS` the count of free buffers is 0 and a wait for a buffer waits for one to be
 //!    recycled, not for a count that the kernel does not share.
 
@@ -33,6 +33,7 @@ use io_uring::types::BufRingEntry;
 
 use super::IoBuf;
 use crate::Handle;
+use crate::driver::lifecycle::BufferTap;
 
 const PAGE: usize = 4096;
 
@@ -175,14 +176,6 @@ impl BufRing {
     /// The ring this pool is registered with.
     pub fn handle(&self) -> &Handle {
         &self.inner.handle
-    }
-
-    /// Rule 5: the reaper saw a CQE with these `flags`; if it carries a buffer, the
-    /// kernel took it from the ring.
-    pub(crate) fn taken_by(&self, flags: u32) {
-        if io_uring::cqueue::buffer_select(flags).is_some() {
-            self.inner.ledger.borrow_mut().taken();
-        }
     }
 
     /// Ready once at least one buffer is in the ring (after `ENOBUFS`, before re-arming).
@@ -335,6 +328,16 @@ impl Drop for RingInner {
             }
         }
         // Otherwise (rule 3) the memory is leaked: the kernel may still know the ring.
+    }
+}
+
+impl BufferTap for BufRing {
+    /// Rule 5: the reaper saw a CQE with these `flags`; if it carries a buffer, the
+    /// kernel took it from the ring.
+    fn taken_by(&self, flags: u32) {
+        if io_uring::cqueue::buffer_select(flags).is_some() {
+            self.inner.ledger.borrow_mut().taken();
+        }
     }
 }
 

@@ -12,7 +12,10 @@ use crate::{Handle, SharedFd};
 #[derive(Debug)]
 pub struct Accept {
     /// Keeps the listener open while the kernel accepts on it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
     /// Filled by the kernel; boxed so its address is stable (rule 1).
     addr: Box<SockAddr>,
@@ -68,7 +71,10 @@ impl Completable for Accept {
 #[derive(Debug)]
 pub struct AcceptMulti {
     /// Keeps the listener open while the kernel accepts on it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
 }
 

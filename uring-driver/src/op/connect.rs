@@ -12,10 +12,16 @@ use crate::{Handle, SharedFd};
 #[derive(Debug)]
 pub struct Connect {
     /// Keeps the socket open while the kernel connects it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
     /// Read by the kernel; boxed so its address is stable (rule 1).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     addr: Box<SockAddr>,
 }
 

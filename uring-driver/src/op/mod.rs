@@ -40,17 +40,18 @@
 mod accept;
 mod close;
 mod connect;
-mod fixed;
 mod fsync;
+mod keep;
 mod mkdirat;
 mod nop;
 mod openat;
 mod poll_add;
 mod read;
+mod read_fixed;
 mod readv;
 mod recv;
 mod recv_multi;
-mod registered;
+mod recvmsg;
 mod renameat;
 mod send;
 mod send_zc;
@@ -58,70 +59,52 @@ mod sendmsg;
 mod shutdown;
 mod statx;
 mod timeout;
+pub(crate) mod transfer;
 mod unlinkat;
 mod write;
+mod write_fixed;
+mod writev;
 
 pub use accept::{Accept, AcceptMulti};
 pub use close::Close;
 pub use connect::Connect;
-pub use fixed::Fixed;
 pub use fsync::Fsync;
+pub use keep::Keep;
 pub use mkdirat::MkDirAt;
 pub use nop::Nop;
 pub use openat::OpenAt;
 pub use poll_add::PollAdd;
-pub use read::Read;
-pub use readv::{Readv, Writev};
+pub use read::{Read, RegisteredRead};
+pub use read_fixed::ReadFixed;
+pub use readv::Readv;
 pub use recv::Recv;
 pub use recv_multi::RecvMulti;
-pub use registered::{RegisteredRead, RegisteredWrite};
+pub use recvmsg::RecvMsg;
 pub use renameat::RenameAt;
 pub use send::Send;
 pub use send_zc::{SendZc, SendZcOp};
-pub use sendmsg::{RecvMsg, SendMsg, SendVectored};
+pub use sendmsg::{SendMsg, SendVectored, VectoredMessage};
 pub use shutdown::Shutdown;
 pub use statx::Statx;
 pub use timeout::Timeout;
+pub use transfer::{BufIn, BufOut, BufsOut, SqeTarget, Target};
 pub use unlinkat::UnlinkAt;
-pub use write::Write;
+pub use write::{RegisteredWrite, Write};
+pub use write_fixed::WriteFixed;
+pub use writev::Writev;
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use io_uring::squeue;
 
 use crate::buf::BufRing;
 use crate::driver::Handle;
-
-/// The kernel's answer to one SQE: the result (a negative `res` becomes an `io::Error`) and
-/// the CQE flags.
-#[derive(Debug)]
-pub struct CqeResult {
-    /// `Ok(res)` for a non-negative result, otherwise the errno as an `io::Error`.
-    pub result: io::Result<u32>,
-    /// The CQE's flags (`IORING_CQE_F_MORE`, `IORING_CQE_F_BUFFER`, ...).
-    pub flags: u32,
-}
-
-impl CqeResult {
-    pub(crate) fn from_raw(res: i32, flags: u32) -> Self {
-        let result = if res < 0 {
-            Err(io::Error::from_raw_os_error(-res))
-        } else {
-            Ok(res as u32)
-        };
-        CqeResult { result, flags }
-    }
-
-    /// Whether more CQEs will follow for the same op (`IORING_CQE_F_MORE`).
-    pub fn has_more(&self) -> bool {
-        io_uring::cqueue::more(self.flags)
-    }
-}
+use crate::driver::lifecycle::Lifecycle;
+pub use crate::driver::lifecycle::{Completable, CqeResult, MultishotCompletable};
 
 /// Marks the first `n` bytes of `buf` initialized, `n` being what the kernel reported
 /// writing into it from its start. The kernel never writes past the length it was given
@@ -139,116 +122,6 @@ pub(crate) fn kernel_filled<B: crate::IoBufMut>(buf: &mut B, n: usize) {
     // SAFETY: the kernel wrote `n` bytes from the buffer's start (its CQE says so), and
     // `n` is within the buffer (checked above).
     unsafe { buf.set_init(n) };
-}
-
-/// The data of a single-shot op: owns what the kernel touches, turns the CQE into the output.
-pub trait Completable: Unpin + 'static {
-    /// What awaiting the op yields.
-    type Output;
-
-    /// Builds the output from the op's completion, handing the resources back.
-    fn complete(self, cqe: CqeResult) -> Self::Output;
-
-    /// Releases what a late completion created after the op was dropped (e.g. closes an
-    /// accepted fd). The data itself is dropped right after, outside the driver's borrow.
-    fn cleanup_ignored(&mut self, _cqe: &CqeResult) {}
-
-    /// The output when the op could not be submitted at all (the driver has shut down, or the
-    /// kernel lacks the opcode). The kernel never saw the data.
-    fn not_submitted(self, error: io::Error) -> Self::Output
-    where
-        Self: Sized,
-    {
-        self.complete(CqeResult {
-            result: Err(error),
-            flags: 0,
-        })
-    }
-}
-
-/// The data of a multishot op: one submission, a stream of CQEs.
-pub trait MultishotCompletable: Unpin + 'static {
-    /// What each CQE yields.
-    type Item;
-
-    /// Turns one CQE into a stream item.
-    fn next(&mut self, cqe: CqeResult) -> Self::Item;
-
-    /// Releases what a CQE created after the stream was dropped, or that was queued but
-    /// never consumed.
-    fn cleanup_ignored(&mut self, _cqe: &CqeResult) {}
-}
-
-/// Op data parked in its slot after the op's future was dropped (rule 2).
-pub(crate) trait IgnoredOp {
-    fn late_cqe(&mut self, cqe: &CqeResult);
-}
-
-struct IgnoredOnce<T>(T);
-
-impl<T: Completable> IgnoredOp for IgnoredOnce<T> {
-    fn late_cqe(&mut self, cqe: &CqeResult) {
-        self.0.cleanup_ignored(cqe);
-    }
-}
-
-struct IgnoredMulti<T> {
-    data: T,
-    tap: Option<BufRing>,
-}
-
-impl<T: MultishotCompletable> IgnoredOp for IgnoredMulti<T> {
-    fn late_cqe(&mut self, cqe: &CqeResult) {
-        if let Some(ring) = &self.tap {
-            ring.taken_by(cqe.flags);
-        }
-        self.data.cleanup_ignored(cqe);
-    }
-}
-
-/// The state of one slot of the op table; a slot's key is its SQE's user_data.
-pub(crate) enum Lifecycle {
-    /// In the SQ or in the kernel; nobody has polled the op yet.
-    Submitted,
-    /// In the kernel; this waker is woken by the CQE.
-    Waiting(Waker),
-    /// The CQE arrived and waits for the op to be polled.
-    Completed(CqeResult),
-    /// The op was dropped in flight; its data waits here for the final CQE.
-    Ignored(Box<dyn IgnoredOp>),
-    /// A multishot op: CQEs queue up until the stream is polled.
-    Multishot {
-        queue: VecDeque<CqeResult>,
-        waker: Option<Waker>,
-        /// The buffer ring the op picks from: told of every buffer taken as its CQE is
-        /// reaped, so its count of free buffers is the kernel's (ring rule 5).
-        tap: Option<BufRing>,
-    },
-}
-
-impl Lifecycle {
-    pub(crate) fn ignored_once<T: Completable>(data: T) -> Self {
-        Lifecycle::Ignored(Box::new(IgnoredOnce(data)))
-    }
-
-    pub(crate) fn ignored_multi<T: MultishotCompletable>(data: T, tap: Option<BufRing>) -> Self {
-        Lifecycle::Ignored(Box::new(IgnoredMulti { data, tap }))
-    }
-}
-
-impl fmt::Debug for Lifecycle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Lifecycle::Submitted => f.write_str("Submitted"),
-            Lifecycle::Waiting(_) => f.write_str("Waiting"),
-            Lifecycle::Completed(cqe) => f.debug_tuple("Completed").field(cqe).finish(),
-            Lifecycle::Ignored(_) => f.write_str("Ignored"),
-            Lifecycle::Multishot { queue, .. } => f
-                .debug_struct("Multishot")
-                .field("queued", &queue.len())
-                .finish(),
-        }
-    }
 }
 
 enum State {
@@ -421,11 +294,7 @@ impl<T: MultishotCompletable> MultishotOp<T> {
         data: T,
         tap: Option<BufRing>,
     ) -> Self {
-        let slot = Lifecycle::Multishot {
-            queue: VecDeque::new(),
-            waker: None,
-            tap,
-        };
+        let slot = Lifecycle::multishot(tap.map(|ring| Box::new(ring) as Box<_>));
         // SAFETY: forwarded from this function's contract; `Drop` hands `data` to
         // `abandon_multishot` if the op goes before its final CQE.
         let state = match unsafe { handle.push_op(entry, slot) } {
@@ -465,10 +334,7 @@ impl<T: MultishotCompletable> MultishotOp<T> {
             State::NotSubmitted(error) => {
                 let error = error.take().expect("error present until reported");
                 self.state = State::Done;
-                Poll::Ready(Some(data.next(CqeResult {
-                    result: Err(error),
-                    flags: 0,
-                })))
+                Poll::Ready(Some(data.next(CqeResult::error(error))))
             }
             State::Done => Poll::Ready(None),
         }

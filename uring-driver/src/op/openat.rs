@@ -11,7 +11,10 @@ use crate::Handle;
 #[derive(Debug)]
 pub struct OpenAt {
     /// Read by the kernel; a CString's heap bytes do not move (rule 1).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     path: CString,
 }
 

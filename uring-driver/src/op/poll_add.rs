@@ -10,7 +10,10 @@ use crate::{Handle, SharedFd};
 #[derive(Debug)]
 pub struct PollAdd {
     /// Keeps the fd open while the kernel polls it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
 }
 

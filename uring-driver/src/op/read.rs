@@ -1,58 +1,36 @@
-use std::os::fd::AsRawFd;
+//! `IORING_OP_READ`: read into an owned buffer, from a file or a registered file.
 
-use io_uring::{opcode, types};
-
-use super::{Completable, CqeResult, Op};
-use crate::{BufResult, Handle, IoBufMut, SharedFd};
+use super::Op;
+use super::transfer::{BufIn, CURRENT_POSITION, Target, sqe};
+use crate::file_table::RegisteredFd;
+use crate::{Handle, IoBufMut, SharedFd};
 
 /// `IORING_OP_READ`: reads into an owned buffer, from its start.
-#[derive(Debug)]
-pub struct Read<B> {
-    /// Keeps the fd open while the kernel reads from it (rule 4).
-    #[allow(dead_code)]
-    fd: SharedFd,
-    buf: B,
-}
+pub type Read<B> = BufIn<SharedFd, B>;
 
-/// The offset that means "the file's current position" (and is required for pipes and
-/// sockets).
-pub(crate) const CURRENT_POSITION: u64 = u64::MAX;
+/// Read or recv into a buffer from a [registered file](crate::RegisteredFd), named by its
+/// slot in the ring's file table.
+pub type RegisteredRead<B> = BufIn<RegisteredFd, B>;
 
-impl<B: IoBufMut> Op<Read<B>> {
-    /// Reads up to `buf.bytes_total()` bytes at `offset` of `fd`.
-    pub fn read_at(handle: &Handle, fd: &SharedFd, mut buf: B, offset: u64) -> Self {
-        let len = u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX);
-        let entry = opcode::Read::new(types::Fd(fd.as_raw_fd()), buf.stable_mut_ptr(), len)
-            .offset(offset)
-            .build();
-        // SAFETY: the pointer and length are `buf`'s writable region, owned by the op's data
-        // (`buf`, heap memory that does not move); the fd is kept open by the data's clone.
-        unsafe {
-            Op::new(
-                handle,
-                entry,
-                Read {
-                    fd: fd.clone(),
-                    buf,
-                },
-            )
-        }
+impl<K: Target, B: IoBufMut> Op<BufIn<K, B>> {
+    /// Reads up to `buf.bytes_total()` bytes at `offset` of `fd` (a [`SharedFd`], or a
+    /// [`RegisteredFd`] of this ring: one of another ring is an `InvalidInput` error, and
+    /// nothing is submitted). `u64::MAX` means the current position.
+    pub fn read_at(handle: &Handle, fd: &K, buf: B, offset: u64) -> Self {
+        let entry = |t, ptr, len| sqe!(Read(t, ptr, len).offset(offset));
+        // SAFETY: the SQE names `fd`'s target and the region it is given, nothing else.
+        unsafe { BufIn::submit(handle, fd, buf, Ok(()), entry) }
     }
 
     /// Reads at the fd's current position (the only way to read a pipe or socket).
-    pub fn read(handle: &Handle, fd: &SharedFd, buf: B) -> Self {
+    pub fn read(handle: &Handle, fd: &K, buf: B) -> Self {
         Self::read_at(handle, fd, buf, CURRENT_POSITION)
     }
 }
 
-impl<B: IoBufMut> Completable for Read<B> {
-    type Output = BufResult<usize, B>;
-
-    fn complete(mut self, cqe: CqeResult) -> Self::Output {
-        let result = cqe.result.map(|n| n as usize);
-        if let Ok(n) = result {
-            super::kernel_filled(&mut self.buf, n);
-        }
-        (result, self.buf)
+impl<B: IoBufMut> Op<RegisteredRead<B>> {
+    /// [`read_at`](Op::read_at) on a registered file.
+    pub fn read_at_registered(handle: &Handle, fd: &RegisteredFd, buf: B, offset: u64) -> Self {
+        Self::read_at(handle, fd, buf, offset)
     }
 }

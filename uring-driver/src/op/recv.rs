@@ -1,49 +1,26 @@
-use std::os::fd::AsRawFd;
+//! `IORING_OP_RECV`: receive into an owned buffer, from a socket or a registered socket.
 
-use io_uring::{opcode, types};
-
-use super::{Completable, CqeResult, Op};
-use crate::{BufResult, Handle, IoBufMut, SharedFd};
+use super::Op;
+use super::transfer::{BufIn, Target, sqe};
+use crate::file_table::RegisteredFd;
+use crate::{Handle, IoBufMut, SharedFd};
 
 /// `IORING_OP_RECV`: receives from a socket into an owned buffer.
-#[derive(Debug)]
-pub struct Recv<B> {
-    /// Keeps the socket open while the kernel receives on it (rule 4).
-    #[allow(dead_code)]
-    fd: SharedFd,
-    buf: B,
-}
+pub type Recv<B> = BufIn<SharedFd, B>;
 
-impl<B: IoBufMut> Op<Recv<B>> {
-    /// Receives up to `buf.bytes_total()` bytes; `flags` are `recv(2)`'s `MSG_*` flags.
-    pub fn recv(handle: &Handle, fd: &SharedFd, mut buf: B, flags: i32) -> Self {
-        let len = u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX);
-        let entry = opcode::Recv::new(types::Fd(fd.as_raw_fd()), buf.stable_mut_ptr(), len)
-            .flags(flags)
-            .build();
-        // SAFETY: the pointer and length are `buf`'s writable region, owned by the op's data;
-        // the socket is kept open by the data's clone.
-        unsafe {
-            Op::new(
-                handle,
-                entry,
-                Recv {
-                    fd: fd.clone(),
-                    buf,
-                },
-            )
-        }
+impl<K: Target, B: IoBufMut> Op<BufIn<K, B>> {
+    /// Receives up to `buf.bytes_total()` bytes on `fd` (a [`SharedFd`], or a
+    /// [`RegisteredFd`] of this ring); `flags` are `recv(2)`'s `MSG_*` flags.
+    pub fn recv(handle: &Handle, fd: &K, buf: B, flags: i32) -> Self {
+        let entry = |t, ptr, len| sqe!(Recv(t, ptr, len).flags(flags));
+        // SAFETY: the SQE names `fd`'s target and the region it is given, nothing else.
+        unsafe { BufIn::submit(handle, fd, buf, Ok(()), entry) }
     }
 }
 
-impl<B: IoBufMut> Completable for Recv<B> {
-    type Output = BufResult<usize, B>;
-
-    fn complete(mut self, cqe: CqeResult) -> Self::Output {
-        let result = cqe.result.map(|n| n as usize);
-        if let Ok(n) = result {
-            super::kernel_filled(&mut self.buf, n);
-        }
-        (result, self.buf)
+impl<B: IoBufMut> Op<BufIn<RegisteredFd, B>> {
+    /// [`recv`](Op::recv) on a registered socket.
+    pub fn recv_registered(handle: &Handle, fd: &RegisteredFd, buf: B, flags: i32) -> Self {
+        Self::recv(handle, fd, buf, flags)
     }
 }

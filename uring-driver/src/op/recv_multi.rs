@@ -13,7 +13,10 @@ use crate::{Handle, SharedFd};
 #[derive(Debug)]
 pub struct RecvMulti {
     /// Keeps the socket open while the kernel receives on it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
     /// Keeps the pool alive while the kernel may fill it (ring rule 2).
     ring: BufRing,

@@ -1,18 +1,13 @@
 use std::ffi::CString;
-use std::io;
 
 use io_uring::{opcode, types};
 
-use super::{Completable, CqeResult, Op};
+use super::Op;
+use super::keep::Keep;
 use crate::Handle;
 
 /// `IORING_OP_RENAMEAT`: renames (moves) a file or directory.
-#[derive(Debug)]
-pub struct RenameAt {
-    /// Both read by the kernel; heap bytes that do not move (rule 1).
-    #[allow(dead_code)]
-    paths: (CString, CString),
-}
+pub type RenameAt = Keep<(CString, CString)>;
 
 impl Op<RenameAt> {
     /// Renames `from` to `to`, replacing `to` if it exists (as `rename(2)`).
@@ -25,14 +20,6 @@ impl Op<RenameAt> {
         )
         .build();
         // SAFETY: both paths live in CStrings owned by the op's data.
-        unsafe { Op::new(handle, entry, RenameAt { paths: (from, to) }) }
-    }
-}
-
-impl Completable for RenameAt {
-    type Output = io::Result<()>;
-
-    fn complete(self, cqe: CqeResult) -> io::Result<()> {
-        cqe.result.map(drop)
+        unsafe { Keep::submit(handle, entry, (from, to)) }
     }
 }

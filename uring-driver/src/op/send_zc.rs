@@ -18,7 +18,10 @@ use crate::{BufResult, Handle, IoBuf, SharedFd};
 #[derive(Debug)]
 pub struct SendZc<B> {
     /// Keeps the socket open while the kernel sends on it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: SharedFd,
     /// Read by the kernel until the notification CQE (rule 2).
     buf: Option<B>,

@@ -1,22 +1,26 @@
+//! `IORING_OP_SENDMSG`: a datagram to an address, or a vectored send on a connected
+//! socket; always `MSG_NOSIGNAL`.
+
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 use io_uring::{opcode, types};
 
+use super::transfer::{BufsOut, write_iovecs};
 use super::{Completable, CqeResult, Op};
 use crate::socket::SockAddr;
-use crate::{BufResult, Handle, IoBuf, IoBufMut, SharedFd};
+use crate::{BufResult, Handle, IoBuf, SharedFd};
 
 /// A `msghdr` with the one `iovec` and the address it points to, boxed together so those
 /// pointers stay valid while the op is in flight (rule 1).
-struct Message {
-    header: libc::msghdr,
+pub(super) struct Message {
+    pub(super) header: libc::msghdr,
     iov: libc::iovec,
-    addr: SockAddr,
+    pub(super) addr: SockAddr,
 }
 
 impl Message {
-    fn new(iov: libc::iovec, addr: SockAddr) -> Box<Message> {
+    pub(super) fn new(iov: libc::iovec, addr: SockAddr) -> Box<Message> {
         let mut message = Box::new(Message {
             // SAFETY: msghdr is plain old data; all zeroes is a valid empty header.
             header: unsafe { std::mem::zeroed() },
@@ -40,11 +44,13 @@ impl std::fmt::Debug for Message {
 /// `IORING_OP_SENDMSG`: sends a datagram (or stream data) to an address.
 #[derive(Debug)]
 pub struct SendMsg<B> {
-    /// Keeps the socket open while the kernel sends on it (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held so the socket stays open until the final CQE"
+    )]
     fd: SharedFd,
     buf: B,
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "held so the kernel's pointers into it stay valid")]
     message: Box<Message>,
 }
 
@@ -83,72 +89,15 @@ impl<B: IoBuf> Completable for SendMsg<B> {
     }
 }
 
-/// `IORING_OP_RECVMSG`: receives a datagram and the address it came from.
-#[derive(Debug)]
-pub struct RecvMsg<B> {
-    /// Keeps the socket open while the kernel receives on it (rule 4).
-    #[allow(dead_code)]
-    fd: SharedFd,
-    buf: B,
-    message: Box<Message>,
-}
-
-impl<B: IoBufMut> Op<RecvMsg<B>> {
-    /// Receives one datagram into `buf` (truncated to its room), with the sender's address.
-    pub fn recv_from(handle: &Handle, fd: &SharedFd, mut buf: B) -> Self {
-        let iov = libc::iovec {
-            iov_base: buf.stable_mut_ptr().cast(),
-            iov_len: buf.bytes_total(),
-        };
-        let mut message = Message::new(iov, SockAddr::empty());
-        let entry =
-            opcode::RecvMsg::new(types::Fd(fd.as_raw_fd()), &raw mut message.header).build();
-        let data = RecvMsg {
-            fd: fd.clone(),
-            buf,
-            message,
-        };
-        // SAFETY: the msghdr, its iovec and the address it is filled with are boxed in the
-        // op's data; the iovec points into `buf`, owned by the data; the socket is kept
-        // open.
-        unsafe { Op::new(handle, entry, data) }
-    }
-}
-
-impl<B: IoBufMut> Completable for RecvMsg<B> {
-    /// The byte count and the sender's address in the kernel's layout (see
-    /// [`SockAddr::to_std`] and [`SockAddr::to_unix_path`]).
-    type Output = BufResult<(usize, SockAddr), B>;
-
-    fn complete(mut self, cqe: CqeResult) -> Self::Output {
-        let result = cqe.result.map(|n| {
-            let n = n as usize;
-            super::kernel_filled(&mut self.buf, n);
-            let mut addr = self.message.addr;
-            addr.len = self.message.header.msg_namelen;
-            (n, addr)
-        });
-        (result, self.buf)
-    }
-}
-
 /// `IORING_OP_SENDMSG` without an address: a vectored send on a connected socket. Unlike
 /// `IORING_OP_WRITEV` it takes `MSG_NOSIGNAL`, so a reset peer is an `EPIPE` error, never
 /// a `SIGPIPE`.
-#[derive(Debug)]
-pub struct SendVectored<B> {
-    /// Keeps the socket open while the kernel sends on it (rule 4).
-    #[allow(dead_code)]
-    fd: SharedFd,
-    bufs: Vec<B>,
-    /// The header and the iovecs it points to, boxed so they stay put (rule 1).
-    #[allow(dead_code)]
-    message: Box<VectoredMessage>,
-}
+pub type SendVectored<B> = BufsOut<B, Box<VectoredMessage>>;
 
-struct VectoredMessage {
+/// The message header of a vectored send and the iovecs it points to, boxed together so
+/// they stay put while the op is in flight (rule 1).
+pub struct VectoredMessage {
     header: libc::msghdr,
-    #[allow(dead_code)]
     iovecs: Box<[libc::iovec]>,
 }
 
@@ -164,7 +113,7 @@ impl<B: IoBuf> Op<SendVectored<B>> {
     /// Sends the initialized bytes of `bufs`, in order, on connected socket `fd`
     /// (`MSG_NOSIGNAL`). Like `writev`, it may send fewer bytes than given.
     pub fn send_vectored(handle: &Handle, fd: &SharedFd, bufs: Vec<B>) -> Self {
-        let iovecs = super::readv::write_iovecs(&bufs);
+        let iovecs = write_iovecs(&bufs);
         let mut message = Box::new(VectoredMessage {
             // SAFETY: msghdr is plain old data; all zeroes is a valid empty header.
             header: unsafe { std::mem::zeroed() },
@@ -175,22 +124,8 @@ impl<B: IoBuf> Op<SendVectored<B>> {
         let entry = opcode::SendMsg::new(types::Fd(fd.as_raw_fd()), &raw const message.header)
             .flags(libc::MSG_NOSIGNAL as u32)
             .build();
-        let data = SendVectored {
-            fd: fd.clone(),
-            bufs,
-            message,
-        };
-        // SAFETY: the msghdr and its iovec array are boxed in the op's data; each iovec
-        // points into a buffer the data owns; the kernel only reads through them; the
-        // socket is kept open.
-        unsafe { Op::new(handle, entry, data) }
-    }
-}
-
-impl<B: IoBuf> Completable for SendVectored<B> {
-    type Output = BufResult<usize, Vec<B>>;
-
-    fn complete(self, cqe: CqeResult) -> Self::Output {
-        (cqe.result.map(|n| n as usize), self.bufs)
+        // SAFETY: the SQE's memory is the boxed header and its iovec array, whose iovecs
+        // point into the initialized regions of `bufs` (read only); its file is `fd`.
+        unsafe { BufsOut::submit(handle, fd, bufs, message, entry) }
     }
 }

@@ -11,10 +11,16 @@ use crate::{Handle, SharedFd};
 #[derive(Debug)]
 pub struct Statx {
     /// Keeps the fd open while the kernel reads its metadata (rule 4).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     fd: Option<SharedFd>,
     /// Read by the kernel (empty for an fd); heap bytes that do not move (rule 1).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     path: CString,
     /// Filled by the kernel; boxed so its address is stable (rule 1).
     buf: Box<libc::statx>,
@@ -28,53 +34,34 @@ fn empty_statx() -> Box<libc::statx> {
 impl Op<Statx> {
     /// The metadata of open file `fd` (`AT_EMPTY_PATH`).
     pub fn statx_fd(handle: &Handle, fd: &SharedFd) -> Self {
-        let path = CString::default();
-        let mut buf = empty_statx();
-        let entry = opcode::Statx::new(
-            types::Fd(fd.as_raw_fd()),
-            path.as_ptr(),
-            (&raw mut *buf).cast::<types::statx>(),
-        )
-        .flags(libc::AT_EMPTY_PATH)
-        .mask(libc::STATX_BASIC_STATS | libc::STATX_BTIME)
-        .build();
-        // SAFETY: the empty path and the statx buffer are owned by the op's data (a
-        // CString and a Box); the fd is kept open by the data's clone.
-        unsafe {
-            Op::new(
-                handle,
-                entry,
-                Statx {
-                    fd: Some(fd.clone()),
-                    path,
-                    buf,
-                },
-            )
-        }
+        Self::statx(handle, Some(fd), CString::default(), libc::AT_EMPTY_PATH)
     }
 
     /// The metadata of the file at `path` (following symlinks).
     pub fn statx_path(handle: &Handle, path: CString) -> Self {
+        Self::statx(handle, None, path, 0)
+    }
+
+    fn statx(handle: &Handle, fd: Option<&SharedFd>, path: CString, flags: i32) -> Self {
         let mut buf = empty_statx();
+        let dir = fd.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
         let entry = opcode::Statx::new(
-            types::Fd(libc::AT_FDCWD),
+            types::Fd(dir),
             path.as_ptr(),
             (&raw mut *buf).cast::<types::statx>(),
         )
+        .flags(flags)
         .mask(libc::STATX_BASIC_STATS | libc::STATX_BTIME)
         .build();
-        // SAFETY: the path and the statx buffer are owned by the op's data.
-        unsafe {
-            Op::new(
-                handle,
-                entry,
-                Statx {
-                    fd: None,
-                    path,
-                    buf,
-                },
-            )
-        }
+        let data = Statx {
+            fd: fd.cloned(),
+            path,
+            buf,
+        };
+        // SAFETY: the path (empty for an fd) and the statx buffer are owned by the op's
+        // data (a CString and a Box, heap memory that does not move); the fd, if any, is
+        // kept open by the data's clone.
+        unsafe { Op::new(handle, entry, data) }
     }
 }
 

@@ -10,7 +10,10 @@ use crate::Handle;
 #[derive(Debug)]
 pub struct Timeout {
     /// Read by the kernel; boxed so its address is stable (rule 1).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "held for the kernel until the final CQE, never read"
+    )]
     timespec: Box<types::Timespec>,
 }
 

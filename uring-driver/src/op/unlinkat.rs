@@ -1,18 +1,13 @@
 use std::ffi::CString;
-use std::io;
 
 use io_uring::{opcode, types};
 
-use super::{Completable, CqeResult, Op};
+use super::Op;
+use super::keep::Keep;
 use crate::Handle;
 
 /// `IORING_OP_UNLINKAT`: removes a file or an empty directory.
-#[derive(Debug)]
-pub struct UnlinkAt {
-    /// Read by the kernel; heap bytes that do not move (rule 1).
-    #[allow(dead_code)]
-    path: CString,
-}
+pub type UnlinkAt = Keep<CString>;
 
 impl Op<UnlinkAt> {
     /// Removes the file at `path`, or the empty directory if `dir`.
@@ -22,14 +17,6 @@ impl Op<UnlinkAt> {
             .flags(flags)
             .build();
         // SAFETY: the path bytes live in the CString owned by the op's data.
-        unsafe { Op::new(handle, entry, UnlinkAt { path }) }
-    }
-}
-
-impl Completable for UnlinkAt {
-    type Output = io::Result<()>;
-
-    fn complete(self, cqe: CqeResult) -> io::Result<()> {
-        cqe.result.map(drop)
+        unsafe { Keep::submit(handle, entry, path) }
     }
 }

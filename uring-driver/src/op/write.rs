@@ -1,53 +1,42 @@
-use std::os::fd::AsRawFd;
+//! `IORING_OP_WRITE`: write an owned buffer's initialized bytes, to a file or a registered
+//! file.
 
-use io_uring::{opcode, types};
-
-use super::read::CURRENT_POSITION;
-use super::{Completable, CqeResult, Op};
-use crate::{BufResult, Handle, IoBuf, SharedFd};
+use super::Op;
+use super::transfer::{BufOut, CURRENT_POSITION, Target, sqe};
+use crate::file_table::RegisteredFd;
+use crate::{Handle, IoBuf, SharedFd};
 
 /// `IORING_OP_WRITE`: writes the initialized bytes of an owned buffer.
-#[derive(Debug)]
-pub struct Write<B> {
-    /// Keeps the fd open while the kernel writes to it (rule 4).
-    #[allow(dead_code)]
-    fd: SharedFd,
-    buf: B,
-}
+pub type Write<B> = BufOut<SharedFd, B>;
 
-impl<B: IoBuf> Op<Write<B>> {
-    /// Writes `buf`'s initialized bytes at `offset` of `fd`.
-    pub fn write_at(handle: &Handle, fd: &SharedFd, buf: B, offset: u64) -> Self {
-        let len = u32::try_from(buf.bytes_init()).unwrap_or(u32::MAX);
-        let entry = opcode::Write::new(types::Fd(fd.as_raw_fd()), buf.stable_ptr(), len)
-            .offset(offset)
-            .build();
-        // SAFETY: the pointer and length are `buf`'s initialized region, owned by the op's
-        // data; the fd is kept open by the data's clone.
-        unsafe {
-            Op::new(
-                handle,
-                entry,
-                Write {
-                    fd: fd.clone(),
-                    buf,
-                },
-            )
-        }
+/// Write or send a buffer to a [registered file](crate::RegisteredFd).
+pub type RegisteredWrite<B> = BufOut<RegisteredFd, B>;
+
+impl<K: Target, B: IoBuf> Op<BufOut<K, B>> {
+    /// Writes `buf`'s initialized bytes at `offset` of `fd` (a [`SharedFd`], or a
+    /// [`RegisteredFd`] of this ring). `u64::MAX` means the current position.
+    pub fn write_at(handle: &Handle, fd: &K, buf: B, offset: u64) -> Self {
+        let entry = |t, ptr, len| sqe!(Write(t, ptr, len).offset(offset));
+        // SAFETY: the SQE names `fd`'s target and the region it is given (read only).
+        unsafe { BufOut::submit(handle, fd, buf, Ok(()), entry) }
     }
 
     /// Writes at the fd's current position (pipes, append-mode files). Like `write(2)`, a
     /// write to a pipe or socket whose reader is gone raises `SIGPIPE`; on a socket use
     /// [`send`](Op::send), which passes `MSG_NOSIGNAL`.
-    pub fn write(handle: &Handle, fd: &SharedFd, buf: B) -> Self {
+    pub fn write(handle: &Handle, fd: &K, buf: B) -> Self {
         Self::write_at(handle, fd, buf, CURRENT_POSITION)
     }
 }
 
-impl<B: IoBuf> Completable for Write<B> {
-    type Output = BufResult<usize, B>;
+impl<B: IoBuf> Op<RegisteredWrite<B>> {
+    /// [`write_at`](Op::write_at) on a registered file.
+    pub fn write_at_registered(handle: &Handle, fd: &RegisteredFd, buf: B, offset: u64) -> Self {
+        Self::write_at(handle, fd, buf, offset)
+    }
 
-    fn complete(self, cqe: CqeResult) -> Self::Output {
-        (cqe.result.map(|n| n as usize), self.buf)
+    /// [`write`](Op::write) on a registered file.
+    pub fn write_registered(handle: &Handle, fd: &RegisteredFd, buf: B) -> Self {
+        Self::write(handle, fd, buf)
     }
 }

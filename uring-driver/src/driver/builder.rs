@@ -1,0 +1,169 @@
+//! Setting up a ring: [`Builder`], the fallbacks between task-running modes, and errors
+//! that say why io_uring is unavailable and what to do about it.
+//!
+//! Owns: the choices made before `io_uring_setup`. Must not touch a ring once built.
+
+use std::io;
+use std::time::Duration;
+
+use io_uring::IoUring;
+
+use super::Driver;
+use super::probe::TaskrunMode;
+use super::ring::{Coalesce, Ring};
+
+impl Driver {
+    /// A driver with the default configuration (256 entries, best task-running mode).
+    ///
+    /// # Errors
+    ///
+    /// See [`Builder::build`].
+    pub fn new() -> io::Result<Driver> {
+        Builder::default().build()
+    }
+
+    /// Configures a driver.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
+
+/// Configures and builds a [`Driver`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    entries: u32,
+    defer_taskrun: bool,
+    coalesce: Option<Coalesce>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            entries: 256,
+            defer_taskrun: true,
+            coalesce: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Submission queue size (rounded up to a power of two by the kernel). The completion
+    /// queue is twice as large. A full SQ is never an error: it is submitted to make room.
+    pub fn entries(mut self, entries: u32) -> Self {
+        self.entries = entries.max(1);
+        self
+    }
+
+    /// Whether to try `DEFER_TASKRUN` first (default `true`). With `false` the ring starts at
+    /// cooperative task running; useful to exercise that mode.
+    pub fn defer_taskrun(mut self, on: bool) -> Self {
+        self.defer_taskrun = on;
+        self
+    }
+
+    /// Coalesces completions when the ring waits (default: off). A blocking wait returns
+    /// once `batch` completions are ready, or once `max_delay` has passed and at least one
+    /// is: fewer wake-ups under moderate load, for up to `max_delay` of added latency. A
+    /// wait bounded by a shorter timeout (the next timer) is not coalesced, so timers keep
+    /// their precision.
+    ///
+    /// Needs `IORING_FEAT_MIN_TIMEOUT` (Linux 6.12); on older kernels waits are not
+    /// coalesced, and [`Features::min_timeout`](crate::Features::min_timeout) says so. `batch` 0 or 1, or a zero delay,
+    /// turns coalescing off.
+    pub fn coalesce_completions(mut self, batch: u32, max_delay: Duration) -> Self {
+        let max_delay_us = u32::try_from(max_delay.as_micros()).unwrap_or(u32::MAX);
+        self.coalesce = (batch > 1 && max_delay_us > 0).then_some(Coalesce {
+            batch,
+            max_delay_us,
+        });
+        self
+    }
+
+    /// Creates the ring, falling back from the best task-running mode the kernel accepts.
+    ///
+    /// # Errors
+    ///
+    /// If io_uring cannot be set up, an error that names io_uring, the errno and the remedy
+    /// (io_uring disabled by sysctl or seccomp, too low `RLIMIT_MEMLOCK`, a kernel without
+    /// io_uring). `Unsupported` if the kernel lacks `IORING_FEAT_NODROP` (Linux 5.5).
+    pub fn build(self) -> io::Result<Driver> {
+        let attempts: &[TaskrunMode] = if self.defer_taskrun {
+            &[
+                TaskrunMode::Deferred,
+                TaskrunMode::Cooperative,
+                TaskrunMode::Default,
+            ]
+        } else {
+            &[TaskrunMode::Cooperative, TaskrunMode::Default]
+        };
+        let mut last_error = None;
+        for &mode in attempts {
+            let mut builder = IoUring::builder();
+            match mode {
+                TaskrunMode::Deferred => {
+                    builder
+                        .setup_single_issuer()
+                        .setup_defer_taskrun()
+                        .setup_submit_all();
+                }
+                TaskrunMode::Cooperative => {
+                    builder.setup_coop_taskrun();
+                }
+                TaskrunMode::Default => {}
+            }
+            match builder.build(self.entries) {
+                Ok(uring) => return Ring::new(uring, mode, self.coalesce).map(Driver::from_ring),
+                // EINVAL: this kernel does not know a flag; try the next mode.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
+                Err(e) => return Err(setup_error(e)),
+            }
+        }
+        Err(setup_error(last_error.expect("at least one setup attempt")))
+    }
+}
+
+fn setup_error(e: io::Error) -> io::Error {
+    let remedy = match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            "io_uring is forbidden for this process: either sysctl kernel.io_uring_disabled is \
+             set (set it to 0, or to 1 and add this user's group to kernel.io_uring_group), or \
+             a seccomp filter blocks io_uring_setup, as Docker's default profile does (run with \
+             a profile that allows io_uring_setup, io_uring_enter and io_uring_register)"
+        }
+        Some(libc::ENOSYS) => {
+            "the kernel has no io_uring (built without CONFIG_IO_URING or older than Linux \
+             5.1), or a seccomp filter hides it; ringlet needs Linux 5.11 or newer with \
+             io_uring enabled"
+        }
+        Some(libc::ENOMEM) => {
+            "the ring could not be allocated: raise the locked-memory limit (ulimit -l) or \
+             use fewer ring entries"
+        }
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            "the process is out of file descriptors; raise the limit (ulimit -n)"
+        }
+        Some(libc::EINVAL) => "the kernel rejected every ring configuration ringlet tried",
+        _ => "io_uring is unavailable",
+    };
+    io::Error::new(e.kind(), SetupError { source: e, remedy })
+}
+
+/// Why `io_uring_setup` failed and what to do about it. Its source is the OS error, so the
+/// errno stays reachable (`std::error::Error::source`).
+#[derive(Debug)]
+struct SetupError {
+    source: io::Error,
+    remedy: &'static str,
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "io_uring_setup failed: {}; {}", self.source, self.remedy)
+    }
+}
+
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
