@@ -47,6 +47,7 @@ pub mod net;
 mod runtime;
 pub mod signal;
 pub mod sync;
+mod sys;
 pub mod task;
 pub mod time;
 

@@ -7,9 +7,10 @@ use std::thread::JoinHandle as ThreadHandle;
 
 use uring_driver::Driver;
 
-use crate::executor::queue::Shared;
-use crate::executor::raw::{allowed_cpus, pin_current_thread};
-use crate::executor::worker::{self, ThreadConfig, Worker, WorkerSet};
+use crate::executor::context;
+use crate::executor::queue::{Shared, WorkerSet};
+use crate::executor::worker::{self, ThreadConfig, Worker};
+use crate::sys::{allowed_cpus, pin_current_thread};
 use crate::task::{JoinError, gather, spawn_made_on};
 
 /// A ringlet runtime: one worker per core, each with its own io_uring ring and run queue.
@@ -274,10 +275,10 @@ pub fn run<F: Future>(future: F) -> io::Result<F::Output> {
 
 /// The index of the worker running the caller (0-based), or `None` outside a runtime.
 pub fn worker_index() -> Option<usize> {
-    worker::current_index().map(|(index, _)| index)
+    context::current_index().map(|(index, _)| index)
 }
 
 /// The number of workers of the caller's runtime, or `None` outside a runtime.
 pub fn worker_count() -> Option<usize> {
-    worker::current_index().map(|(_, count)| count)
+    context::current_index().map(|(_, count)| count)
 }

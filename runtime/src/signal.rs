@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 use uring_driver::op::Read;
 use uring_driver::{Op, SharedFd};
 
-use crate::executor::raw::{eventfd, sigint};
-use crate::executor::worker;
+use crate::executor::context;
+use crate::sys::eventfd;
 
 /// The eventfd the SIGINT handler writes; created, and the handler installed, once.
 fn signal_fd() -> io::Result<&'static File> {
@@ -81,8 +81,7 @@ pub struct CtrlC {
 
 impl CtrlC {
     fn start_read(&mut self) -> io::Result<()> {
-        let driver = worker::current_driver()
-            .ok_or_else(|| io::Error::other("ctrl_c polled outside a ringlet runtime"))?;
+        let driver = context::driver()?;
         let fd = OwnedFd::from(signal_fd()?.try_clone()?);
         self.read = Some(Op::read(&driver, &SharedFd::new(fd), Box::new([0u8; 8])));
         Ok(())
@@ -149,5 +148,45 @@ impl std::fmt::Debug for CtrlC {
         f.debug_struct("CtrlC")
             .field("reading", &self.read.is_some())
             .finish()
+    }
+}
+
+/// Where the SIGINT handler reports: a signal count and the eventfd it writes.
+mod sigint {
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+    /// Signals received since the handler was installed.
+    pub(crate) static COUNT: AtomicU64 = AtomicU64::new(0);
+    /// The eventfd the handler writes (never closed once set).
+    static EVENTFD: AtomicI32 = AtomicI32::new(-1);
+
+    extern "C" fn on_sigint(_signal: libc::c_int) {
+        // Only async-signal-safe work: an atomic add and write(2).
+        COUNT.fetch_add(1, Ordering::SeqCst);
+        let fd = EVENTFD.load(Ordering::SeqCst);
+        if fd >= 0 {
+            let one = 1u64;
+            // SAFETY: `one` is a live u64 for the duration of the call; a failed write
+            // (counter overflow) leaves the counter non-zero, which is all that matters.
+            let _ = unsafe { libc::write(fd, (&raw const one).cast(), 8) };
+        }
+    }
+
+    /// Installs the SIGINT handler writing to `eventfd`, which must stay open for the life
+    /// of the process. Call once.
+    pub(crate) fn install(eventfd: std::os::fd::RawFd) -> std::io::Result<()> {
+        EVENTFD.store(eventfd, Ordering::SeqCst);
+        // SAFETY: sigaction is plain old data; all zeroes is a valid empty action.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_sigint as *const () as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: `action.sa_mask` is a live sigset_t owned by `action`.
+        unsafe { libc::sigemptyset(&mut action.sa_mask) };
+        // SAFETY: `action` is a fully initialized sigaction; the handler only does
+        // async-signal-safe work; no old action is requested.
+        if unsafe { libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
     }
 }

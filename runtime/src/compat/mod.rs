@@ -186,7 +186,7 @@ impl<S: CompatStream> Compat<S> {
                     let mut buf = std::mem::take(buf);
                     buf.clear();
                     buf.reserve(room.max(READ_CHUNK));
-                    let driver = match crate::net::driver() {
+                    let driver = match crate::executor::context::driver() {
                         Ok(driver) => driver,
                         Err(e) => {
                             self.read = ReadState::Idle(buf);
@@ -253,7 +253,7 @@ impl<S: CompatStream> Compat<S> {
     }
 
     fn start_send(&mut self, buf: Vec<u8>) -> io::Result<()> {
-        let driver = match crate::net::driver() {
+        let driver = match crate::executor::context::driver() {
             Ok(driver) => driver,
             Err(e) => {
                 self.write = WriteState::Idle(buf);

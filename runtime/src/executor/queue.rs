@@ -1,17 +1,18 @@
-//! The part of a worker other threads can reach: its remote run queue and its wake-up fd.
+//! The part of a worker other threads can reach: its remote run queue and its wake-up fd,
+//! and the set of a runtime's workers.
+//!
+//! Owns: [`Shared`] (`Send + Sync`: held by every waker of the worker's tasks) and
+//! [`WorkerSet`]. Must not touch what is local to the worker's thread except through
+//! `local.rs`'s checked push.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::inbox::Inbox;
-use super::raw::Runnable;
-use super::worker;
-
-/// A task in a run queue.
-pub(crate) type TaskRef = Arc<dyn Runnable>;
+use super::local::{self, TaskRef};
 
 /// Work sent to a worker from another thread; runs on the worker, inside its runtime
 /// (it typically spawns a task there).
@@ -39,7 +40,7 @@ impl Shared {
     /// Returns the shared state and the fd the worker reads to be woken.
     pub(crate) fn new() -> io::Result<(Arc<Shared>, File)> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
-        let eventfd = File::from(super::raw::eventfd()?);
+        let eventfd = File::from(crate::sys::eventfd()?);
         let reader = eventfd.try_clone()?;
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -58,7 +59,7 @@ impl Shared {
     /// Queues `task` to run on its worker: a plain push on the worker's own thread, the
     /// remote queue and a wake-up of the ring from anywhere else.
     pub(crate) fn schedule(&self, task: TaskRef) {
-        if let Err(task) = worker::push_local(self.id, task) {
+        if let Err(task) = local::push_local(self.id, task) {
             match self.remote.push(Remote::Task(task)) {
                 Ok(true) => self.write_eventfd(),
                 Ok(false) => {}
@@ -145,5 +146,28 @@ impl Shared {
             }
         }
         (tasks, jobs)
+    }
+}
+
+/// Every worker of a runtime, by index; filled once all worker threads have started.
+#[derive(Default)]
+pub(crate) struct WorkerSet {
+    workers: OnceLock<Vec<Arc<Shared>>>,
+}
+
+impl WorkerSet {
+    pub(crate) fn init(&self, workers: Vec<Arc<Shared>>) {
+        assert!(
+            self.workers.set(workers).is_ok(),
+            "worker set initialized twice"
+        );
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<&Arc<Shared>> {
+        self.workers.get().and_then(|w| w.get(index))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.workers.get().map_or(0, Vec::len)
     }
 }

@@ -33,31 +33,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::join::{JoinError, JoinTarget};
+use super::local::{self, Runnable};
 use super::queue::Shared;
-use crate::task::JoinError;
 
 const SCHEDULED: u8 = 1;
 const RUNNING: u8 = 2;
 const COMPLETE: u8 = 4;
 const CANCEL: u8 = 8;
 const DETACHED: u8 = 16;
-
-/// A task as the run queues see it.
-pub(crate) trait Runnable: Send + Sync {
-    /// Polls the task once, or drops it if cancelled. Owner thread only.
-    fn run(self: Arc<Self>);
-    /// Drops the future (if still running) and resolves the task as cancelled. Owner thread
-    /// only; used when the runtime shuts down.
-    fn shutdown(&self);
-}
-
-/// A task as its `JoinHandle` sees it. Owner thread only (rule 1).
-pub(crate) trait JoinTarget<T> {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    fn cancel(self: Arc<Self>) -> bool;
-    fn is_finished(&self) -> bool;
-    fn detach(&self);
-}
 
 enum Stage<F: Future> {
     Running(F),
@@ -118,7 +102,7 @@ impl<F: Future + 'static> TaskCell<F> {
             // Rule 4: nobody will read the output; drop it here, on the owner thread.
             let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
         }
-        super::worker::unregister(self.shared.id(), self.registry_key);
+        local::unregister(self.shared.id(), self.registry_key);
         // SAFETY: owner thread (rule 1); the join side does not hold a reference to
         // `join_waker` across calls.
         let waker = unsafe { (*self.join_waker.get()).take() };
@@ -132,7 +116,7 @@ impl<F: Future> TaskCell<F> {
     /// Rule 1, checked: the worker that owns this task runs on this thread.
     fn assert_owner(&self) {
         assert!(
-            super::worker::is_current(self.shared.id()),
+            local::is_current(self.shared.id()),
             "ringlet: a task was run or dropped off its worker's thread"
         );
     }
@@ -241,7 +225,7 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
 impl<F: Future> Drop for TaskCell<F> {
     fn drop(&mut self) {
         let stage = self.stage.get_mut();
-        if matches!(stage, Stage::Consumed) || super::worker::is_current(self.shared.id()) {
+        if matches!(stage, Stage::Consumed) || local::is_current(self.shared.id()) {
             return; // dropped in place with the cell, on the owner thread
         }
         match stage {
@@ -270,95 +254,6 @@ impl<F: Future + 'static> Wake for TaskCell<F> {
     }
 }
 
-/// Creates the eventfd through which other threads wake a parked worker. It is blocking on
-/// purpose: io_uring polls a blocking fd, but fails a read on an `O_NONBLOCK` one with EAGAIN.
-pub(crate) fn eventfd() -> std::io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: eventfd(2) takes no pointers.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: eventfd returned a new descriptor that nothing else owns.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
-}
-
-/// The CPUs the calling thread may run on, in order.
-pub(crate) fn allowed_cpus() -> std::io::Result<Vec<usize>> {
-    // SAFETY: cpu_set_t is plain old data; all zeroes is the empty set.
-    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `allowed` is a live cpu_set_t of the size passed; 0 is the calling thread.
-    let rc =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `i` is below CPU_SETSIZE, within the set.
-        .filter(|&i| unsafe { libc::CPU_ISSET(i, &allowed) })
-        .collect())
-}
-
-/// Pins the calling thread to CPU `cpu`.
-pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("cannot pin to CPU {cpu}: beyond CPU_SETSIZE"),
-        ));
-    }
-    // SAFETY: as above, all zeroes is the empty set.
-    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` is below CPU_SETSIZE (checked above).
-    unsafe { libc::CPU_SET(cpu, &mut one) };
-    // SAFETY: `one` is a live cpu_set_t of the size passed; 0 is the calling thread.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Where the SIGINT handler reports: a signal count and the eventfd it writes.
-pub(crate) mod sigint {
-    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-
-    /// Signals received since the handler was installed.
-    pub(crate) static COUNT: AtomicU64 = AtomicU64::new(0);
-    /// The eventfd the handler writes (never closed once set).
-    static EVENTFD: AtomicI32 = AtomicI32::new(-1);
-
-    extern "C" fn on_sigint(_signal: libc::c_int) {
-        // Only async-signal-safe work: an atomic add and write(2).
-        COUNT.fetch_add(1, Ordering::SeqCst);
-        let fd = EVENTFD.load(Ordering::SeqCst);
-        if fd >= 0 {
-            let one = 1u64;
-            // SAFETY: `one` is a live u64 for the duration of the call; a failed write
-            // (counter overflow) leaves the counter non-zero, which is all that matters.
-            let _ = unsafe { libc::write(fd, (&raw const one).cast(), 8) };
-        }
-    }
-
-    /// Installs the SIGINT handler writing to `eventfd`, which must stay open for the life
-    /// of the process. Call once.
-    pub(crate) fn install(eventfd: std::os::fd::RawFd) -> std::io::Result<()> {
-        EVENTFD.store(eventfd, Ordering::SeqCst);
-        // SAFETY: sigaction is plain old data; all zeroes is a valid empty action.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = on_sigint as *const () as libc::sighandler_t;
-        action.sa_flags = libc::SA_RESTART;
-        // SAFETY: `action.sa_mask` is a live sigset_t owned by `action`.
-        unsafe { libc::sigemptyset(&mut action.sa_mask) };
-        // SAFETY: `action` is a fully initialized sigaction; the handler only does
-        // async-signal-safe work; no old action is requested.
-        if unsafe { libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    }
-}
-
 /// The task cell's state machine without a worker or a ring: tasks are run by draining
 /// the remote queue by hand (the eventfd wake-up is a plain `write`). Runs under Miri,
 /// which checks the `unsafe` above: aliasing of the stage, pinning, and races between
@@ -371,13 +266,13 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize};
 
     use super::*;
-    use crate::task::JoinHandle;
+    use crate::executor::join::JoinHandle;
 
     /// A worker's shared half, made the owner of this thread for the test (the guard is
     /// leaked: each test runs on its own thread).
     fn new_shared() -> Arc<Shared> {
         let shared = Shared::new().expect("eventfd").0;
-        std::mem::forget(super::super::worker::OwnerGuard::new(shared.id()));
+        std::mem::forget(local::OwnerGuard::new(shared.id()));
         shared
     }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Wake;
 
+use super::local;
 use super::queue::Shared;
-use super::worker;
 
 pub(crate) struct MainWaker {
     woken: AtomicBool,
@@ -39,7 +39,7 @@ impl Wake for MainWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         // A swap, not a store, as the loom model of this path has it (see `inbox`).
         self.woken.swap(true, Ordering::SeqCst);
-        if !worker::is_current(self.shared.id()) {
+        if !local::is_current(self.shared.id()) {
             self.shared.notify();
         }
     }

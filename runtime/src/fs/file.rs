@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 
-use super::{c_path, driver};
+use super::c_path;
 use crate::error::{named, named_buf};
+use crate::executor::context::{driver, with_driver};
 use crate::io_util;
 
 /// An open file. Reads and writes are positional (`read_at`, `write_at`): there is no
@@ -192,13 +193,10 @@ impl File {
     ///
     /// A read error; the buffer comes back either way.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
-        named_buf(
-            "read",
-            match driver() {
-                Ok(driver) => Op::read_at(&driver, &self.fd, buf, offset).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("read", buf, |driver, buf| {
+            Op::read_at(driver, &self.fd, buf, offset)
+        })
+        .await
     }
 
     /// Reads exactly `buf.bytes_total()` bytes at `offset`.
@@ -218,13 +216,10 @@ impl File {
     ///
     /// A write error (`StorageFull`, ...); the buffer comes back either way.
     pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
-        named_buf(
-            "write",
-            match driver() {
-                Ok(driver) => Op::write_at(&driver, &self.fd, buf, offset).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("write", buf, |driver, buf| {
+            Op::write_at(driver, &self.fd, buf, offset)
+        })
+        .await
     }
 
     /// Writes all of `buf`'s initialized bytes at `offset`.

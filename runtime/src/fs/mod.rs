@@ -24,18 +24,12 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use uring_driver::{Handle, IoBuf, Op};
+use uring_driver::{IoBuf, Op};
 
 pub use file::{File, Metadata, OpenOptions};
 
 use crate::error::named;
-use crate::executor::worker;
-
-fn driver() -> io::Result<Handle> {
-    worker::current_driver().ok_or_else(|| {
-        io::Error::other("ringlet I/O used outside a ringlet runtime (call it from run/block_on)")
-    })
-}
+use crate::executor::context::driver;
 
 /// The path as the kernel takes it.
 fn c_path(path: &Path) -> io::Result<CString> {

@@ -5,8 +5,8 @@ use std::task::{Context, Poll, ready};
 use uring_driver::op::RecvMulti;
 use uring_driver::{MultishotOp, RingBuf, SharedFd};
 
-use super::tcp::driver;
 use crate::error::named;
+use crate::executor::context::driver;
 
 /// A pool of receive buffers registered with the current worker's ring: sockets receive
 /// into whichever buffer is free when data arrives, so an idle connection holds none.

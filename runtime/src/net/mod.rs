@@ -9,8 +9,6 @@ mod unix;
 
 pub use buf_ring::{BufRing, RecvStream};
 
-#[cfg(feature = "compat")]
-pub(crate) use tcp::driver;
 pub use tcp::{
     Accept, Incoming, ListenOptions, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream,
 };

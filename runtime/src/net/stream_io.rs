@@ -2,28 +2,16 @@
 
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 
-use super::tcp::driver;
 use crate::error::named_buf;
+use crate::executor::context::with_driver;
 use crate::io_util;
 
 pub(super) async fn recv<B: IoBufMut>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
-    named_buf(
-        "recv",
-        match driver() {
-            Ok(driver) => Op::recv(&driver, fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        },
-    )
+    with_driver("recv", buf, |driver, buf| Op::recv(driver, fd, buf, 0)).await
 }
 
 pub(super) async fn send<B: IoBuf>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
-    named_buf(
-        "send",
-        match driver() {
-            Ok(driver) => Op::send(&driver, fd, buf, 0).await,
-            Err(e) => (Err(e), buf),
-        },
-    )
+    with_driver("send", buf, |driver, buf| Op::send(driver, fd, buf, 0)).await
 }
 
 pub(super) async fn recv_exact<B: IoBufMut>(fd: &SharedFd, buf: B) -> BufResult<(), B> {

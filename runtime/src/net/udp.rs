@@ -3,10 +3,10 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd, socket};
+use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd, socket};
 
-use super::tcp::driver;
-use crate::error::{named, named_buf};
+use crate::error::named;
+use crate::executor::context::{driver, with_driver};
 
 /// A UDP socket: datagrams with owned buffers.
 ///
@@ -71,13 +71,10 @@ impl UdpSocket {
     /// `MessageTooLong` past the size limit, `ConnectionRefused` reported from an earlier
     /// datagram, ...; the buffer comes back either way.
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> BufResult<usize, B> {
-        named_buf(
-            "send_to",
-            match driver() {
-                Ok(driver) => Op::send_to(&driver, &self.fd, buf, addr).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("send_to", buf, |driver, buf| {
+            Op::send_to(driver, &self.fd, buf, addr)
+        })
+        .await
     }
 
     /// Receives one datagram into `buf` and the address it came from. A datagram longer
@@ -87,18 +84,20 @@ impl UdpSocket {
     ///
     /// A receive error; the buffer comes back either way.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
-        let driver = match driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
+        let received = |driver: &Handle, buf| {
+            let op = Op::recv_from(driver, &self.fd, buf);
+            async move {
+                let (result, buf) = op.await;
+                let result = result.and_then(|(n, addr)| {
+                    let addr = addr.to_std().ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
+                    })?;
+                    Ok((n, addr))
+                });
+                (result, buf)
+            }
         };
-        let (result, buf) = Op::recv_from(&driver, &self.fd, buf).await;
-        let result = result.and_then(|(n, addr)| {
-            let addr = addr.to_std().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
-            })?;
-            Ok((n, addr))
-        });
-        named_buf("recv_from", (result, buf))
+        with_driver("recv_from", buf, received).await
     }
 
     /// Sends one datagram to the connected peer.
@@ -108,13 +107,10 @@ impl UdpSocket {
     /// `NotConnected` without [`connect`](UdpSocket::connect), `ConnectionRefused` if the
     /// peer's port was closed, ...
     pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        named_buf(
-            "send",
-            match driver() {
-                Ok(driver) => Op::send(&driver, &self.fd, buf, 0).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("send", buf, |driver, buf| {
+            Op::send(driver, &self.fd, buf, 0)
+        })
+        .await
     }
 
     /// Receives one datagram from the connected peer.
@@ -123,13 +119,10 @@ impl UdpSocket {
     ///
     /// `ConnectionRefused` if the peer's port was closed, ...
     pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        named_buf(
-            "recv",
-            match driver() {
-                Ok(driver) => Op::recv(&driver, &self.fd, buf, 0).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("recv", buf, |driver, buf| {
+            Op::recv(driver, &self.fd, buf, 0)
+        })
+        .await
     }
 
     /// The local address.

@@ -5,11 +5,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use uring_driver::socket::{self, SockAddr};
-use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
+use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd};
 
 use super::stream_io;
-use super::tcp::driver;
-use crate::error::{named, named_buf};
+use crate::error::named;
+use crate::executor::context::{driver, with_driver};
 
 /// Accept backlog of [`UnixListener::bind`].
 const BACKLOG: u32 = 1024;
@@ -266,13 +266,10 @@ impl UnixDatagram {
             Ok(addr) => addr,
             Err(e) => return (Err(e), buf),
         };
-        named_buf(
-            "send_to",
-            match driver() {
-                Ok(driver) => Op::send_to_raw(&driver, &self.fd, buf, addr).await,
-                Err(e) => (Err(e), buf),
-            },
-        )
+        with_driver("send_to", buf, |driver, buf| {
+            Op::send_to_raw(driver, &self.fd, buf, addr)
+        })
+        .await
     }
 
     /// Receives one datagram and the sender's path (`None` if the sender is unbound).
@@ -281,15 +278,14 @@ impl UnixDatagram {
     ///
     /// A receive error; the buffer comes back either way.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, Option<PathBuf>), B> {
-        let driver = match driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
+        let received = |driver: &Handle, buf| {
+            let op = Op::recv_from(driver, &self.fd, buf);
+            async move {
+                let (result, buf) = op.await;
+                (result.map(|(n, addr)| (n, addr.to_unix_path())), buf)
+            }
         };
-        let (result, buf) = Op::recv_from(&driver, &self.fd, buf).await;
-        named_buf(
-            "recv_from",
-            (result.map(|(n, addr)| (n, addr.to_unix_path())), buf),
-        )
+        with_driver("recv_from", buf, received).await
     }
 
     /// Sends one datagram to the connected peer.

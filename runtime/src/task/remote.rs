@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::JoinError;
-use crate::executor::worker;
+use crate::executor::context;
 
 struct State<T> {
     result: Option<Result<T, JoinError>>,
@@ -130,7 +130,7 @@ where
             Err(payload) => completer.complete(Err(JoinError::Panicked(payload))),
         }
     });
-    if let Err(job) = worker::run_job_on(index, job) {
+    if let Err(job) = context::run_job_on(index, job) {
         // No such worker (or it stopped): dropping the job resolves the handle as cancelled.
         drop(job);
     }
@@ -172,7 +172,7 @@ where
     F::Output: Send + 'static,
 {
     assert!(
-        worker::current_index().is_some(),
+        context::current_index().is_some(),
         "ringlet::spawn_on called outside a ringlet runtime"
     );
     spawn_made_on(index, make)

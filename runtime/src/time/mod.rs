@@ -12,10 +12,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::executor::worker;
+use crate::executor::context;
 
 mod interval;
-pub(crate) mod timers;
 
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 
@@ -54,11 +53,49 @@ impl Sleep {
     }
 }
 
+/// A sleep's registration: which worker's timers, and the key there.
+#[derive(Clone, Copy, Debug)]
+struct TimerKey {
+    worker: usize,
+    key: usize,
+}
+
+/// Registers a timer with the current worker; `None` outside a runtime.
+fn insert_timer(deadline: Instant, waker: std::task::Waker) -> Option<TimerKey> {
+    context::with_current(|core| TimerKey {
+        worker: core.shared.id(),
+        key: core.timers.borrow_mut().insert(deadline, waker),
+    })
+}
+
+/// Updates the waker of a timer of the current worker; `false` if `timer` belongs to
+/// another worker (the caller registers anew).
+fn update_timer(timer: TimerKey, waker: &std::task::Waker) -> bool {
+    context::with_current(|core| {
+        let mine = core.shared.id() == timer.worker;
+        if mine {
+            core.timers.borrow_mut().set_waker(timer.key, waker);
+        }
+        mine
+    })
+    .unwrap_or(false)
+}
+
+/// Releases a timer. A timer of a worker that is not current here (its runtime is gone,
+/// or another runtime runs on this thread now) dies with that worker.
+fn remove_timer(timer: TimerKey) {
+    context::with_current(|core| {
+        if core.shared.id() == timer.worker {
+            core.timers.borrow_mut().remove(timer.key);
+        }
+    });
+}
+
 /// A deadline and its entry in the timers of the worker that last polled it: the state
 /// of every sleep future.
 pub(crate) struct Deadline {
     deadline: Instant,
-    timer: Option<worker::TimerKey>,
+    timer: Option<TimerKey>,
 }
 
 impl Deadline {
@@ -85,7 +122,7 @@ impl Deadline {
     pub(crate) fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         if let Some(timer) = self.timer.take() {
-            worker::remove_timer(timer);
+            remove_timer(timer);
         }
     }
 
@@ -95,17 +132,17 @@ impl Deadline {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, what: &str) -> Poll<()> {
         if Instant::now() >= self.deadline {
             if let Some(timer) = self.timer.take() {
-                worker::remove_timer(timer);
+                remove_timer(timer);
             }
             return Poll::Ready(());
         }
         match self.timer {
-            Some(timer) if worker::update_timer(timer, cx.waker()) => {}
+            Some(timer) if update_timer(timer, cx.waker()) => {}
             _ => {
-                let timer = worker::insert_timer(self.deadline, cx.waker().clone())
+                let timer = insert_timer(self.deadline, cx.waker().clone())
                     .unwrap_or_else(|| panic!("{what} polled outside a ringlet runtime"));
                 if let Some(old) = self.timer.replace(timer) {
-                    worker::remove_timer(old);
+                    remove_timer(old);
                 }
             }
         }
@@ -116,7 +153,7 @@ impl Deadline {
 impl Drop for Deadline {
     fn drop(&mut self) {
         if let Some(timer) = self.timer.take() {
-            worker::remove_timer(timer);
+            remove_timer(timer);
         }
     }
 }

@@ -1,0 +1,286 @@
+//! A connected TCP stream: owned-buffer reads and writes, vectored and zero-copy forms,
+//! receiving through a buffer ring, shutdown and socket options.
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use std::time::Duration;
+
+use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd, socket};
+
+use crate::error::named;
+use crate::executor::context::{driver, with_driver};
+use crate::net::buf_ring::{BufRing, RecvStream};
+use crate::net::stream_io;
+
+/// A TCP connection. Reads and writes take owned buffers and give them back.
+///
+/// ```no_run
+/// use ringlet::net::TcpStream;
+///
+/// ringlet::run(async {
+///     let stream = TcpStream::connect("127.0.0.1:7878".parse().unwrap()).await?;
+///     let (result, _) = stream.write_all(b"ping".to_vec()).await;
+///     result?;
+///     let (result, reply) = stream.read(Vec::with_capacity(1024)).await;
+///     println!("{} bytes: {:?}", result?, reply);
+///     Ok::<_, std::io::Error>(())
+/// })?
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    fd: SharedFd,
+}
+
+impl TcpStream {
+    /// The socket, shared with the ops in flight on it.
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    /// A stream on `fd`, a connected TCP socket.
+    pub(super) fn from_fd(fd: OwnedFd) -> TcpStream {
+        Self::from_shared(SharedFd::new(fd))
+    }
+
+    /// A stream on a socket shared with another handle (the other half of a split).
+    pub(super) fn from_shared(fd: SharedFd) -> TcpStream {
+        TcpStream { fd }
+    }
+
+    /// Opens a connection to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` if nothing listens there, `TimedOut`, `NetworkUnreachable`, ...;
+    /// or an error if called outside a runtime.
+    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let connect = async {
+            let driver = driver()?;
+            let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
+            Op::connect(&driver, &fd, addr).await?;
+            Ok(TcpStream { fd })
+        };
+        connect
+            .await
+            .map_err(|e| named(format!("connect to {addr}"), e))
+    }
+
+    /// Opens a connection to `addr`, giving up after `timeout` (the connect is cancelled
+    /// in the kernel).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` after `timeout`, or what [`connect`](TcpStream::connect) reports.
+    pub async fn connect_timeout(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        let connect = async {
+            let driver = driver()?;
+            let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
+            // A linked timeout: the kernel itself cancels the connect when time runs out.
+            let op = driver.with_link_timeout(timeout, || Op::connect(&driver, &fd, addr));
+            match op.await {
+                Ok(()) => Ok(TcpStream { fd }),
+                Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("timed out after {timeout:?}"),
+                )),
+                Err(e) => Err(e),
+            }
+        };
+        connect
+            .await
+            .map_err(|e| named(format!("connect to {addr}"), e))
+    }
+
+    /// Resolves `host` (`"example.org:80"`, `"[::1]:8080"`, ...) on the blocking pool,
+    /// so the worker keeps running meanwhile, then connects to each address in turn until
+    /// one answers.
+    ///
+    /// # Errors
+    ///
+    /// The resolver's error, or the last address's connect error.
+    pub async fn connect_host(host: &str) -> io::Result<TcpStream> {
+        let name = host.to_string();
+        let host = name.clone();
+        let addrs: Vec<SocketAddr> =
+            crate::task::spawn_blocking(move || host.to_socket_addrs().map(Iterator::collect))
+                .await
+                .map_err(io::Error::from)?
+                .map_err(|e| named(format!("resolve {name:?}"), e))?;
+        let mut last_error = None;
+        for addr in addrs {
+            match Self::connect(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")
+        }))
+    }
+
+    /// Reads up to `buf.bytes_total()` bytes into `buf` (from its start). `Ok(0)` means
+    /// the peer closed its side (EOF), or that `buf` has no room.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionReset` if the peer reset the connection, among others. The buffer comes
+    /// back either way.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::recv(&self.fd, buf).await
+    }
+
+    /// Reads until `buf` is full (`buf.bytes_total()` bytes).
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
+    /// the first read error.
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        stream_io::recv_exact(&self.fd, buf).await
+    }
+
+    /// Reads into several buffers in order, filling each before the next (one syscall's
+    /// worth: what is available now, up to their total room).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](TcpStream::read); the buffers come back either way.
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        with_driver("readv", bufs, |driver, bufs| {
+            Op::readv(driver, &self.fd, bufs)
+        })
+        .await
+    }
+
+    /// Writes the initialized bytes of several buffers in order, as one send; returns how
+    /// many bytes were written (possibly fewer than all).
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](TcpStream::write); the buffers come back either way.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        with_driver("writev", bufs, |driver, bufs| {
+            Op::send_vectored(driver, &self.fd, bufs)
+        })
+        .await
+    }
+
+    /// Receives through a buffer pool instead of a buffer of this connection's own: the
+    /// stream yields the pool's buffers as data arrives. An idle connection then holds no
+    /// buffer at all — the way to hold many mostly-idle connections.
+    pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
+        RecvStream::new(self.fd.clone(), pool)
+    }
+
+    /// Writes some of `buf`'s initialized bytes; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe` or `ConnectionReset` if the peer is gone (never a `SIGPIPE`), among
+    /// others. The buffer comes back either way.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        stream_io::send(&self.fd, buf).await
+    }
+
+    /// Writes some of `buf`'s initialized bytes without copying them into the kernel
+    /// (`IORING_OP_SEND_ZC`, Linux 6.0+). Worth it for large buffers (tens of KiB and up);
+    /// the buffer comes back only once the kernel has finished reading it.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](TcpStream::write); `Unsupported` on kernels without zero-copy send.
+    pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        with_driver("send_zc", buf, |driver, buf| {
+            uring_driver::op::SendZcOp::send_zc(driver, &self.fd, buf, 0)
+        })
+        .await
+    }
+
+    /// Writes all of `buf`'s initialized bytes.
+    ///
+    /// # Errors
+    ///
+    /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
+    /// back either way.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        stream_io::send_all(&self.fd, buf).await
+    }
+
+    /// Shuts down the read side, the write side, or both. Shutting down `Write` sends FIN:
+    /// the peer reads EOF after the data already sent.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is already gone.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        socket::shutdown(&self.fd, how)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        socket::set_nodelay(&self.fd, on)
+    }
+
+    /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes dropping the stream reset the
+    /// connection instead of closing it gracefully.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket::set_linger(&self.fd, linger)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket::peer_addr(&self.fd)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&self.fd)
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<std::net::TcpStream> for TcpStream {
+    /// Adopts a connected std stream (blocking or not: io_uring handles both).
+    fn from(stream: std::net::TcpStream) -> TcpStream {
+        TcpStream::from_fd(stream.into())
+    }
+}
