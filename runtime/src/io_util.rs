@@ -60,3 +60,21 @@ where
     }
     (Ok(()), buf)
 }
+
+/// `AsRawFd` and `AsFd` for socket and file types whose `fd` field is a `SharedFd`.
+macro_rules! impl_as_fd {
+    ($($ty:ty),+) => {$(
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.fd)
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.fd)
+            }
+        }
+    )+};
+}
+pub(crate) use impl_as_fd;

@@ -326,35 +326,46 @@ impl<S: CompatStream + Unpin> tokio::io::AsyncRead for Compat<S> {
     }
 }
 
-impl<S: CompatStream + Unpin> tokio::io::AsyncWrite for Compat<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_priv(cx, data)
-    }
+/// The write side of each I/O trait family: the same four calls under its own names.
+macro_rules! impl_write {
+    ($trait:path, $close:ident $(, $vectored:ident)?) => {
+        impl<S: CompatStream + Unpin> $trait for Compat<S> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                data: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().poll_write_priv(cx, data)
+            }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_vectored_priv(cx, bufs)
-    }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().poll_write_vectored_priv(cx, bufs)
+            }
 
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
+            $(
+                fn $vectored(&self) -> bool {
+                    true
+                }
+            )?
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_send_done(cx)
-    }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().poll_send_done(cx)
+            }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_shutdown_priv(cx)
-    }
+            fn $close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().poll_shutdown_priv(cx)
+            }
+        }
+    };
 }
+
+impl_write!(tokio::io::AsyncWrite, poll_shutdown, is_write_vectored);
+impl_write!(futures_io::AsyncWrite, poll_close);
+impl_write!(hyper::rt::Write, poll_shutdown, is_write_vectored);
 
 impl<S: CompatStream + Unpin> futures_io::AsyncRead for Compat<S> {
     fn poll_read(
@@ -368,32 +379,6 @@ impl<S: CompatStream + Unpin> futures_io::AsyncRead for Compat<S> {
     }
 }
 
-impl<S: CompatStream + Unpin> futures_io::AsyncWrite for Compat<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_priv(cx, data)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_send_done(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_shutdown_priv(cx)
-    }
-}
-
 impl<S: CompatStream + Unpin> hyper::rt::Read for Compat<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -404,35 +389,5 @@ impl<S: CompatStream + Unpin> hyper::rt::Read for Compat<S> {
         self.get_mut()
             .poll_read_with(cx, room, |bytes| buf.put_slice(bytes))
             .map_ok(|_| ())
-    }
-}
-
-impl<S: CompatStream + Unpin> hyper::rt::Write for Compat<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_priv(cx, data)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_send_done(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_shutdown_priv(cx)
     }
 }

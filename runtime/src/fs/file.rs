@@ -1,6 +1,6 @@
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -291,18 +291,6 @@ impl fmt::Debug for File {
     }
 }
 
-impl AsRawFd for File {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-impl AsFd for File {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
 impl From<std::fs::File> for File {
     fn from(file: std::fs::File) -> File {
         File {
@@ -384,3 +372,5 @@ impl fmt::Debug for Metadata {
             .finish()
     }
 }
+
+crate::io_util::impl_as_fd!(File);

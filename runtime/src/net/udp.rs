@@ -1,7 +1,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd, socket};
 
@@ -153,18 +153,6 @@ impl fmt::Debug for UdpSocket {
     }
 }
 
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
 impl From<std::net::UdpSocket> for UdpSocket {
     fn from(socket: std::net::UdpSocket) -> UdpSocket {
         UdpSocket {
@@ -172,3 +160,5 @@ impl From<std::net::UdpSocket> for UdpSocket {
         }
     }
 }
+
+crate::io_util::impl_as_fd!(UdpSocket);

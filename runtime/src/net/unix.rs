@@ -1,7 +1,7 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use uring_driver::socket::{self, SockAddr};
@@ -82,12 +82,6 @@ impl fmt::Debug for UnixListener {
         f.debug_struct("UnixListener")
             .field("path", &self.path)
             .finish()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
     }
 }
 
@@ -205,12 +199,6 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
 /// A Unix-domain datagram socket.
 pub struct UnixDatagram {
     fd: SharedFd,
@@ -323,3 +311,5 @@ impl fmt::Debug for UnixDatagram {
             .finish()
     }
 }
+
+crate::io_util::impl_as_fd!(UnixListener, UnixStream, UnixDatagram);

@@ -1,15 +1,16 @@
-//! Broadcast channels: every receiver sees every message. The algorithm is written once
-//! over the flavour's guard (`RefCell` or `Mutex`); the local flavour lives here, the
-//! cross-worker one in `shared`.
+//! Broadcast channels: every receiver sees every message, in either flavour.
+//!
+//! Owns: [`Sender`] and [`Receiver`], generic over the flavour (default [`Local`]: what
+//! `ringlet::sync::broadcast` names), and [`channel`];
+//! [`shared::broadcast`](crate::sync::shared::broadcast) is the same in the cross-worker
+//! flavour.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::SendError;
-use super::waitlist::Guard;
+use super::flavor::{Flavor, Local};
 
 /// Why a broadcast `recv` returned no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl fmt::Display for RecvError {
 impl std::error::Error for RecvError {}
 
 /// The channel's state; sequence numbers count every message ever sent.
-pub(crate) struct State<T> {
+struct State<T> {
     /// The last `capacity` messages; the front one has sequence number `head`.
     buf: VecDeque<T>,
     head: u64,
@@ -44,7 +45,7 @@ pub(crate) struct State<T> {
 }
 
 impl<T> State<T> {
-    pub(crate) fn new(capacity: usize) -> Self {
+    fn new(capacity: usize) -> Self {
         assert!(
             capacity > 0,
             "a broadcast channel needs a capacity of at least 1"
@@ -70,8 +71,8 @@ fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
-pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<usize, SendError<T>> {
-    let (receivers, wakers) = g.with(|s| {
+fn send<T, F: Flavor>(g: &F::Cell<State<T>>, value: T) -> Result<usize, SendError<T>> {
+    let (receivers, wakers) = F::with(g, |s| {
         if s.receivers == 0 {
             return Err(SendError(value));
         }
@@ -87,19 +88,19 @@ pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<usize, SendE
 }
 
 /// A new receiver's starting point (it sees what is sent from now on).
-pub(crate) fn subscribe<T>(g: &impl Guard<State<T>>) -> u64 {
-    g.with(|s| {
+fn subscribe<T, F: Flavor>(g: &F::Cell<State<T>>) -> u64 {
+    F::with(g, |s| {
         s.receivers += 1;
         s.tail()
     })
 }
 
-pub(crate) fn poll_recv<T: Clone>(
-    g: &impl Guard<State<T>>,
+fn poll_recv<T: Clone, F: Flavor>(
+    g: &F::Cell<State<T>>,
     next: &mut u64,
     cx: &mut Context<'_>,
 ) -> Poll<Result<T, RecvError>> {
-    g.with(|s| {
+    F::with(g, |s| {
         if *next < s.head {
             let missed = s.head - *next;
             *next = s.head;
@@ -120,12 +121,12 @@ pub(crate) fn poll_recv<T: Clone>(
     })
 }
 
-pub(crate) fn add_sender<T>(g: &impl Guard<State<T>>) {
-    g.with(|s| s.senders += 1);
+fn add_sender<T, F: Flavor>(g: &F::Cell<State<T>>) {
+    F::with(g, |s| s.senders += 1);
 }
 
-pub(crate) fn drop_sender<T>(g: &impl Guard<State<T>>) {
-    let wakers = g.with(|s| {
+fn drop_sender<T, F: Flavor>(g: &F::Cell<State<T>>) {
+    let wakers = F::with(g, |s| {
         s.senders -= 1;
         if s.senders > 0 {
             Vec::new()
@@ -136,12 +137,12 @@ pub(crate) fn drop_sender<T>(g: &impl Guard<State<T>>) {
     wake_all(wakers);
 }
 
-pub(crate) fn drop_receiver<T>(g: &impl Guard<State<T>>) {
-    g.with(|s| s.receivers -= 1);
+fn drop_receiver<T, F: Flavor>(g: &F::Cell<State<T>>) {
+    F::with(g, |s| s.receivers -= 1);
 }
 
-pub(crate) fn receiver_count<T>(g: &impl Guard<State<T>>) -> usize {
-    g.with(|s| s.receivers)
+fn receiver_count<T, F: Flavor>(g: &F::Cell<State<T>>) -> usize {
+    F::with(g, |s| s.receivers)
 }
 
 /// Creates a broadcast channel that holds the last `capacity` messages for receivers that
@@ -162,7 +163,12 @@ pub(crate) fn receiver_count<T>(g: &impl Guard<State<T>>) -> usize {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    let state = Rc::new(RefCell::new(State::new(capacity)));
+    pair(capacity)
+}
+
+/// A broadcast channel in flavour `F`.
+pub(crate) fn pair<T, F: Flavor>(capacity: usize) -> (Sender<T, F>, Receiver<T, F>) {
+    let state = F::ptr(F::cell(State::new(capacity)));
     (
         Sender {
             state: state.clone(),
@@ -172,11 +178,11 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// The sending side of a broadcast channel; clone it for more senders.
-pub struct Sender<T> {
-    state: Rc<RefCell<State<T>>>,
+pub struct Sender<T, F: Flavor = Local> {
+    state: F::Ptr<F::Cell<State<T>>>,
 }
 
-impl<T: Clone> Sender<T> {
+impl<T: Clone, F: Flavor> Sender<T, F> {
     /// Sends `value` to every receiver; returns how many there are. Never waits: a
     /// receiver that falls more than `capacity` messages behind is told it lagged.
     ///
@@ -184,52 +190,52 @@ impl<T: Clone> Sender<T> {
     ///
     /// [`SendError`] with the value if there is no receiver.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        send(&*self.state, value)
+        send::<T, F>(&self.state, value)
     }
 
     /// A new receiver that sees the messages sent from now on.
-    pub fn subscribe(&self) -> Receiver<T> {
+    pub fn subscribe(&self) -> Receiver<T, F> {
         Receiver {
-            next: subscribe(&*self.state),
+            next: subscribe::<T, F>(&self.state),
             state: self.state.clone(),
         }
     }
 
     /// How many receivers there are.
     pub fn receiver_count(&self) -> usize {
-        receiver_count(&*self.state)
+        receiver_count::<T, F>(&self.state)
     }
 }
 
-impl<T> Clone for Sender<T> {
+impl<T, F: Flavor> Clone for Sender<T, F> {
     fn clone(&self) -> Self {
-        add_sender(&*self.state);
+        add_sender::<T, F>(&self.state);
         Sender {
             state: self.state.clone(),
         }
     }
 }
 
-impl<T> Drop for Sender<T> {
+impl<T, F: Flavor> Drop for Sender<T, F> {
     fn drop(&mut self) {
-        drop_sender(&*self.state);
+        drop_sender::<T, F>(&self.state);
     }
 }
 
-impl<T> fmt::Debug for Sender<T> {
+impl<T, F: Flavor> fmt::Debug for Sender<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("broadcast::Sender").finish_non_exhaustive()
     }
 }
 
 /// A receiving side of a broadcast channel.
-pub struct Receiver<T> {
-    state: Rc<RefCell<State<T>>>,
+pub struct Receiver<T, F: Flavor = Local> {
+    state: F::Ptr<F::Cell<State<T>>>,
     /// Sequence number of the next message this receiver will see.
     next: u64,
 }
 
-impl<T: Clone> Receiver<T> {
+impl<T: Clone, F: Flavor> Receiver<T, F> {
     /// The next message. Cancelling it loses nothing.
     ///
     /// # Errors
@@ -238,17 +244,17 @@ impl<T: Clone> Receiver<T> {
     /// (the next call continues with the oldest one held); [`RecvError::Closed`] once
     /// every sender is gone and everything was seen.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        std::future::poll_fn(|cx| poll_recv(&*self.state, &mut self.next, cx)).await
+        std::future::poll_fn(|cx| poll_recv::<T, F>(&self.state, &mut self.next, cx)).await
     }
 }
 
-impl<T> Drop for Receiver<T> {
+impl<T, F: Flavor> Drop for Receiver<T, F> {
     fn drop(&mut self) {
-        drop_receiver(&*self.state);
+        drop_receiver::<T, F>(&self.state);
     }
 }
 
-impl<T> fmt::Debug for Receiver<T> {
+impl<T, F: Flavor> fmt::Debug for Receiver<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("broadcast::Receiver")
             .field("next", &self.next)

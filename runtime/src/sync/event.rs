@@ -1,8 +1,11 @@
-//! `Event`: asyncio's `Event`, for tasks on one worker.
+//! `Event`, in either flavour: asyncio's `Event`.
+//!
+//! Owns: [`Event`], a flag and its waiters in the flavour's cell.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::task::{Poll, Waker};
+
+use super::flavor::{Flavor, Local};
 
 /// A flag tasks can wait for: `set` wakes every waiter, `clear` resets it.
 ///
@@ -21,12 +24,19 @@ use std::task::{Poll, Waker};
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Default)]
-pub struct Event {
-    state: RefCell<(bool, Vec<Waker>)>,
+pub struct Event<F: Flavor = Local> {
+    state: F::Cell<(bool, Vec<Waker>)>,
 }
 
-impl Event {
+impl<F: Flavor> Default for Event<F> {
+    fn default() -> Self {
+        Event {
+            state: F::cell((false, Vec::new())),
+        }
+    }
+}
+
+impl<F: Flavor> Event<F> {
     /// An event that is not set.
     pub fn new() -> Self {
         Self::default()
@@ -35,7 +45,7 @@ impl Event {
     /// Sets the flag and wakes every waiter.
     pub fn set(&self) {
         let wakers = {
-            let mut state = self.state.borrow_mut();
+            let mut state = F::lock(&self.state);
             state.0 = true;
             std::mem::take(&mut state.1)
         };
@@ -46,18 +56,18 @@ impl Event {
 
     /// Clears the flag; later `wait`s wait again.
     pub fn clear(&self) {
-        self.state.borrow_mut().0 = false;
+        F::lock(&self.state).0 = false;
     }
 
     /// Whether the flag is set.
     pub fn is_set(&self) -> bool {
-        self.state.borrow().0
+        F::lock(&self.state).0
     }
 
     /// Waits until the flag is set (at once if it is).
     pub async fn wait(&self) {
         std::future::poll_fn(|cx| {
-            let mut state = self.state.borrow_mut();
+            let mut state = F::lock(&self.state);
             if state.0 {
                 return Poll::Ready(());
             }
@@ -70,7 +80,7 @@ impl Event {
     }
 }
 
-impl fmt::Debug for Event {
+impl<F: Flavor> fmt::Debug for Event<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("set", &self.is_set())

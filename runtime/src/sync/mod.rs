@@ -24,11 +24,13 @@
 //! dropped while waiting never loses a permit, a lock hand-off or a message, and a dropped
 //! sender or receiver wakes the other side with a clear closed error.
 
+mod barrier;
 pub mod broadcast;
 mod event;
+mod flavor;
 pub mod mpsc;
 mod mutex;
-pub(crate) mod notify;
+mod notify;
 pub mod oneshot;
 mod rwlock;
 mod semaphore;
@@ -38,12 +40,55 @@ pub mod watch;
 
 use std::fmt;
 
-pub use event::Event;
+pub use barrier::BarrierWaitResult;
 
-pub use mutex::{Mutex, MutexGuard};
-pub use notify::{Barrier, BarrierWaitResult, Notify};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+/// Every sync type written once, generic over its [`Flavor`](generic::Flavor): name these
+/// to write code that works with either flavour. `ringlet::sync::Semaphore` is
+/// `generic::Semaphore<Local>`, `ringlet::sync::shared::Semaphore` is
+/// `generic::Semaphore<Shared>`, and so on for every type here. (The channels' types are
+/// generic where they stand, in [`oneshot`], [`watch`] and [`broadcast`].)
+pub mod generic {
+    pub use super::barrier::Barrier;
+    pub use super::event::Event;
+    pub use super::flavor::{Flavor, Local, Shared};
+    pub use super::mutex::{Mutex, MutexGuard};
+    pub use super::notify::Notify;
+    pub use super::rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+    pub use super::semaphore::{Acquire, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+}
+
+/// The names users write for one flavour: each is the [`generic`] type in flavour `$F`.
+macro_rules! flavour_names {
+    ($F:ty) => {
+        /// A meeting point for `n` tasks; see [`generic::Barrier`](crate::sync::generic::Barrier).
+        pub type Barrier = crate::sync::generic::Barrier<$F>;
+        /// asyncio's `Event`; see [`generic::Event`](crate::sync::generic::Event).
+        pub type Event = crate::sync::generic::Event<$F>;
+        /// asyncio's `Lock`; see [`generic::Mutex`](crate::sync::generic::Mutex).
+        pub type Mutex<T> = crate::sync::generic::Mutex<T, $F>;
+        /// The guard of a [`Mutex`].
+        pub type MutexGuard<'a, T> = crate::sync::generic::MutexGuard<'a, T, $F>;
+        /// Wakes tasks without passing data; see [`generic::Notify`](crate::sync::generic::Notify).
+        pub type Notify = crate::sync::generic::Notify<$F>;
+        /// A reader-writer lock; see [`generic::RwLock`](crate::sync::generic::RwLock).
+        pub type RwLock<T> = crate::sync::generic::RwLock<T, $F>;
+        /// A read guard of an [`RwLock`].
+        pub type RwLockReadGuard<'a, T> = crate::sync::generic::RwLockReadGuard<'a, T, $F>;
+        /// The write guard of an [`RwLock`].
+        pub type RwLockWriteGuard<'a, T> = crate::sync::generic::RwLockWriteGuard<'a, T, $F>;
+        /// asyncio's `Semaphore`; see [`generic::Semaphore`](crate::sync::generic::Semaphore).
+        pub type Semaphore = crate::sync::generic::Semaphore<$F>;
+        /// The future of `Semaphore::acquire`.
+        pub type Acquire<'a> = crate::sync::generic::Acquire<'a, $F>;
+        /// Permits borrowed from a [`Semaphore`].
+        pub type SemaphorePermit<'a> = crate::sync::generic::SemaphorePermit<'a, $F>;
+        /// Permits held through a counted reference to a [`Semaphore`].
+        pub type OwnedSemaphorePermit = crate::sync::generic::OwnedSemaphorePermit<$F>;
+    };
+}
+use flavour_names;
+
+flavour_names!(generic::Local);
 
 /// The sender is gone and nothing was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,16 +1,21 @@
-//! A local (single-worker) async mutex: asyncio's `Lock`.
+//! The async mutex, in either flavour: asyncio's `Lock`.
+//!
+//! Owns: [`Mutex`] and its guard: a one-permit [`Semaphore`] gate in front of the
+//! flavour's cell (`RefCell` or `std::sync::Mutex`, never contended: the permit makes the
+//! guard the only one).
 
-use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use super::flavor::{Flavor, Local};
 use super::semaphore::{Semaphore, SemaphorePermit};
 
-/// An async mutex for tasks on one worker: asyncio's `Lock`. Unlike `RefCell`, the guard
+/// An async mutex: asyncio's `Lock`, in the local flavour (`ringlet::sync::Mutex`) or the
+/// cross-worker one ([`shared::Mutex`](crate::sync::shared::Mutex)). Unlike `RefCell`, the guard
 /// may be held across `.await`; other tasks wait (first come, first served) instead of
 /// panicking. A `lock()` future dropped while waiting never loses the hand-off.
 ///
-/// It is `!Send`; share it between tasks with `Rc`.
+/// Share the local flavour between tasks with `Rc`, the shared one with `Arc`.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -38,22 +43,22 @@ use super::semaphore::{Semaphore, SemaphorePermit};
 /// assert_eq!(total, 10);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub struct Mutex<T> {
-    gate: Semaphore,
-    value: RefCell<T>,
+pub struct Mutex<T, F: Flavor = Local> {
+    gate: Semaphore<F>,
+    value: F::Cell<T>,
 }
 
-impl<T> Mutex<T> {
+impl<T, F: Flavor> Mutex<T, F> {
     /// A mutex holding `value`.
     pub fn new(value: T) -> Self {
         Mutex {
             gate: Semaphore::new(1),
-            value: RefCell::new(value),
+            value: F::cell(value),
         }
     }
 
     /// Waits for the lock.
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
+    pub async fn lock(&self) -> MutexGuard<'_, T, F> {
         let permit = self
             .gate
             .acquire()
@@ -63,38 +68,38 @@ impl<T> Mutex<T> {
     }
 
     /// Takes the lock if it is free and nobody is queued for it.
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T, F>> {
         self.gate
             .try_acquire()
             .ok()
             .map(|permit| self.guard(permit))
     }
 
-    fn guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> MutexGuard<'a, T> {
+    fn guard<'a>(&'a self, permit: SemaphorePermit<'a, F>) -> MutexGuard<'a, T, F> {
         MutexGuard {
-            // The permit makes this the only guard, so the RefCell is never borrowed here.
-            value: self.value.borrow_mut(),
+            // The permit makes this the only guard: the cell is free, this never waits.
+            value: F::lock(&self.value),
             _permit: permit,
         }
     }
 
     /// Mutable access without locking: `&mut self` proves nobody else holds it.
     pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
+        F::get_mut(&mut self.value)
     }
 
     /// The value.
     pub fn into_inner(self) -> T {
-        self.value.into_inner()
+        F::into_inner(self.value)
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
+impl<T: fmt::Debug, F: Flavor> fmt::Debug for Mutex<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Mutex");
-        match self.value.try_borrow() {
-            Ok(v) => d.field("value", &*v),
-            Err(_) => d.field("value", &format_args!("<locked>")),
+        match F::try_lock(&self.value) {
+            Some(v) => d.field("value", &*v),
+            None => d.field("value", &format_args!("<locked>")),
         };
         d.finish()
     }
@@ -102,13 +107,13 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
 
 /// Access to the value of a locked [`Mutex`]; unlocks when dropped.
 #[must_use = "the mutex unlocks as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T> {
+pub struct MutexGuard<'a, T: 'a, F: Flavor = Local> {
     // Field order: the borrow ends before the permit lets the next waiter in.
-    value: RefMut<'a, T>,
-    _permit: SemaphorePermit<'a>,
+    value: F::Guard<'a, T>,
+    _permit: SemaphorePermit<'a, F>,
 }
 
-impl<T> Deref for MutexGuard<'_, T> {
+impl<T, F: Flavor> Deref for MutexGuard<'_, T, F> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -116,13 +121,13 @@ impl<T> Deref for MutexGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for MutexGuard<'_, T> {
+impl<T, F: Flavor> DerefMut for MutexGuard<'_, T, F> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+impl<T: fmt::Debug, F: Flavor> fmt::Debug for MutexGuard<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.value, f)
     }

@@ -1,22 +1,49 @@
-//! A local (single-worker) async semaphore: FIFO, cancellation safe, no atomics.
+//! The async semaphore, in either flavour: FIFO, cancellation safe; `Mutex`, `RwLock` and
+//! `Notify` are built on it.
+//!
+//! Owns: [`Semaphore`], its acquire future and its permits. The waiting algorithm is
+//! `waitlist.rs`'s; this file is the public face of it.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::flavor::{Flavor, Local, Shared};
 use super::waitlist::{Core, State};
 use super::{AcquireError, TryAcquireError};
 
-/// An async semaphore for tasks on one worker: asyncio's `Semaphore`.
+/// An async semaphore: asyncio's `Semaphore`. `ringlet::sync::Semaphore` is the local
+/// flavour, [`shared::Semaphore`](crate::sync::shared::Semaphore) the cross-worker one.
 ///
 /// Waiters are served first come, first served: a large request is not overtaken by small
 /// ones behind it. Dropping an `acquire` future while it waits is safe: if permits had
 /// been granted to it already, they go to the next waiter — none is ever lost.
 ///
-/// It is `!Send`; share it between tasks with `Rc`.
+/// The local flavour is `!Sync`; share it between tasks with `Rc`. The shared flavour is
+/// `Send + Sync`; share it with `Arc`, across workers:
+///
+/// ```
+/// use std::sync::Arc;
+/// use ringlet::sync::shared::Semaphore;
+///
+/// let rt = ringlet::Runtime::builder().workers(2).build()?;
+/// rt.block_on(async {
+///     let limit = Arc::new(Semaphore::new(1));
+///     let held = limit.acquire().await.unwrap();
+///     let other = {
+///         let limit = limit.clone();
+///         ringlet::spawn_on(1, move || async move { limit.acquire().await.map(drop) })
+///     };
+///     drop(held); // the task on worker 1 gets it
+///     other.await.unwrap().unwrap();
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The local flavour, for tasks of one worker:
 ///
 /// ```
 /// use std::rc::Rc;
@@ -32,15 +59,15 @@ use super::{AcquireError, TryAcquireError};
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub struct Semaphore {
-    core: Core<RefCell<State>>,
+pub struct Semaphore<F: Flavor = Local> {
+    core: Core<F>,
 }
 
-impl Semaphore {
+impl<F: Flavor> Semaphore<F> {
     /// A semaphore with `permits` permits.
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            core: Core::new(RefCell::new(State::new(permits))),
+            core: Core::new(State::new(permits)),
         }
     }
 
@@ -70,7 +97,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
-    pub fn acquire(&self) -> Acquire<'_> {
+    pub fn acquire(&self) -> Acquire<'_, F> {
         self.acquire_many(1)
     }
 
@@ -79,7 +106,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
-    pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
+    pub fn acquire_many(&self, n: usize) -> Acquire<'_, F> {
         Acquire {
             semaphore: self,
             needed: n,
@@ -92,7 +119,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
-    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_, F>, TryAcquireError> {
         self.try_acquire_many(1)
     }
 
@@ -101,7 +128,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
-    pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+    pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_, F>, TryAcquireError> {
         match self.core.try_acquire(n) {
             Ok(true) => Ok(SemaphorePermit {
                 semaphore: self,
@@ -112,33 +139,32 @@ impl Semaphore {
         }
     }
 
-    /// Waits for one permit tied to an `Rc` of the semaphore rather than a borrow, so the
-    /// permit can move into a spawned task.
-    ///
-    /// # Errors
-    ///
-    /// [`AcquireError`] if the semaphore is closed.
-    pub async fn acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        let permit = self.acquire().await?;
-        let permits = permit.permits;
-        std::mem::forget(permit);
-        Ok(OwnedSemaphorePermit {
-            semaphore: self,
-            permits,
-        })
-    }
-
-    /// The shared algorithm, for `Notify`.
     /// A semaphore whose free permits never exceed `cap`: `Notify`'s store of at most one
     /// notification.
     pub(crate) fn with_cap(permits: usize, cap: usize) -> Self {
         Semaphore {
-            core: Core::new(RefCell::new(State::with_cap(permits, cap))),
+            core: Core::new(State::with_cap(permits, cap)),
         }
     }
 
-    pub(crate) fn core(&self) -> &Core<RefCell<State>> {
+    /// The shared algorithm, for `Notify`.
+    pub(crate) fn core(&self) -> &Core<F> {
         &self.core
+    }
+
+    /// Waits for `acquire`'s permit, then ties it to `owner` (a counted reference to this
+    /// semaphore) instead of a borrow.
+    async fn acquire_into(
+        &self,
+        owner: F::Ptr<Self>,
+    ) -> Result<OwnedSemaphorePermit<F>, AcquireError> {
+        let permit = self.acquire().await?;
+        let permits = permit.permits;
+        std::mem::forget(permit);
+        Ok(OwnedSemaphorePermit {
+            semaphore: owner,
+            permits,
+        })
     }
 
     fn release(&self, n: usize) {
@@ -146,7 +172,35 @@ impl Semaphore {
     }
 }
 
-impl fmt::Debug for Semaphore {
+impl Semaphore<Local> {
+    /// Waits for one permit tied to an `Rc` of the semaphore rather than a borrow, so the
+    /// permit can move into a spawned task.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if the semaphore is closed.
+    pub async fn acquire_owned(
+        self: Rc<Self>,
+    ) -> Result<OwnedSemaphorePermit<Local>, AcquireError> {
+        self.acquire_into(self.clone()).await
+    }
+}
+
+impl Semaphore<Shared> {
+    /// Waits for one permit tied to an `Arc` of the semaphore rather than a borrow, so the
+    /// permit can move into a spawned task, on any worker.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if the semaphore is closed.
+    pub async fn acquire_owned(
+        self: Arc<Self>,
+    ) -> Result<OwnedSemaphorePermit<Shared>, AcquireError> {
+        self.acquire_into(self.clone()).await
+    }
+}
+
+impl<F: Flavor> fmt::Debug for Semaphore<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (permits, waiters, closed) = self.core.debug_counts();
         f.debug_struct("Semaphore")
@@ -159,15 +213,15 @@ impl fmt::Debug for Semaphore {
 
 /// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
 #[must_use = "acquire does nothing unless awaited"]
-pub struct Acquire<'a> {
-    semaphore: &'a Semaphore,
+pub struct Acquire<'a, F: Flavor = Local> {
+    semaphore: &'a Semaphore<F>,
     needed: usize,
     /// Our waiter's key once queued.
     waiting: Option<usize>,
 }
 
-impl<'a> Future for Acquire<'a> {
-    type Output = Result<SemaphorePermit<'a>, AcquireError>;
+impl<'a, F: Flavor> Future for Acquire<'a, F> {
+    type Output = Result<SemaphorePermit<'a, F>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
@@ -181,7 +235,7 @@ impl<'a> Future for Acquire<'a> {
     }
 }
 
-impl Drop for Acquire<'_> {
+impl<F: Flavor> Drop for Acquire<'_, F> {
     fn drop(&mut self) {
         if let Some(key) = self.waiting.take() {
             self.semaphore.core.cancel_acquire(key);
@@ -189,7 +243,7 @@ impl Drop for Acquire<'_> {
     }
 }
 
-impl fmt::Debug for Acquire<'_> {
+impl<F: Flavor> fmt::Debug for Acquire<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire")
             .field("needed", &self.needed)
@@ -200,12 +254,12 @@ impl fmt::Debug for Acquire<'_> {
 
 /// Permits borrowed from a [`Semaphore`]; released when dropped.
 #[must_use = "a permit is released as soon as it is dropped"]
-pub struct SemaphorePermit<'a> {
-    semaphore: &'a Semaphore,
+pub struct SemaphorePermit<'a, F: Flavor = Local> {
+    semaphore: &'a Semaphore<F>,
     permits: usize,
 }
 
-impl SemaphorePermit<'_> {
+impl<F: Flavor> SemaphorePermit<'_, F> {
     /// Keeps the permits taken for good (they are never released).
     pub fn forget(mut self) {
         self.permits = 0;
@@ -217,7 +271,7 @@ impl SemaphorePermit<'_> {
     }
 }
 
-impl Drop for SemaphorePermit<'_> {
+impl<F: Flavor> Drop for SemaphorePermit<'_, F> {
     fn drop(&mut self) {
         if self.permits > 0 {
             self.semaphore.release(self.permits);
@@ -225,7 +279,7 @@ impl Drop for SemaphorePermit<'_> {
     }
 }
 
-impl fmt::Debug for SemaphorePermit<'_> {
+impl<F: Flavor> fmt::Debug for SemaphorePermit<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphorePermit")
             .field("permits", &self.permits)
@@ -233,14 +287,27 @@ impl fmt::Debug for SemaphorePermit<'_> {
     }
 }
 
-/// Permits held through an `Rc` of the [`Semaphore`]; released when dropped.
+/// Permits held through an `Rc` (or, shared, an `Arc`) of the [`Semaphore`]; released
+/// when dropped.
 #[must_use = "a permit is released as soon as it is dropped"]
-pub struct OwnedSemaphorePermit {
-    semaphore: Rc<Semaphore>,
+pub struct OwnedSemaphorePermit<F: Flavor = Local> {
+    semaphore: F::Ptr<Semaphore<F>>,
     permits: usize,
 }
 
-impl Drop for OwnedSemaphorePermit {
+impl<F: Flavor> OwnedSemaphorePermit<F> {
+    /// Keeps the permits taken for good (they are never released).
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+}
+
+impl<F: Flavor> Drop for OwnedSemaphorePermit<F> {
     fn drop(&mut self) {
         if self.permits > 0 {
             self.semaphore.release(self.permits);
@@ -248,7 +315,7 @@ impl Drop for OwnedSemaphorePermit {
     }
 }
 
-impl fmt::Debug for OwnedSemaphorePermit {
+impl<F: Flavor> fmt::Debug for OwnedSemaphorePermit<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedSemaphorePermit")
             .field("permits", &self.permits)

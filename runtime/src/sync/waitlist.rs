@@ -1,6 +1,7 @@
-//! The semaphore algorithm both flavours share: permits, and waiters served first come,
-//! first served. Generic over how the state is guarded (`RefCell` on one worker,
-//! `std::sync::Mutex` across workers); the public types of each flavour wrap it.
+//! The semaphore algorithm every waiting primitive shares: permits, and waiters served
+//! first come, first served. Written once over the flavour ([`Flavor`]: `RefCell` on one
+//! worker, `std::sync::Mutex` across workers); `Semaphore`, `Mutex`, `RwLock` and `Notify`
+//! wrap it.
 //!
 //! Rules:
 //! 1. Freed permits go to waiters strictly in arrival order; a newcomer takes permits at
@@ -16,37 +17,14 @@
 //!    after it gives nothing back, so nothing is stored for later waiters.
 //! 6. Wakers are called after the guard is released.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
 use super::AcquireError;
+use super::flavor::Flavor;
 
-/// How a flavour guards a primitive's state `S`: `RefCell` on one worker, `Mutex`
-/// across workers. Every primitive with both flavours keeps its algorithm once, over this.
-pub(crate) trait Guard<S> {
-    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R;
-}
-
-impl<S> Guard<S> for RefCell<S> {
-    #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
-        f(&mut self.borrow_mut())
-    }
-}
-
-impl<S> Guard<S> for Mutex<S> {
-    #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
-        // The state stays consistent across a panic elsewhere: ignore poisoning.
-        f(&mut self.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// How a waiter was granted (rules 3 and 5).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Grant {
     /// Permits taken from the pool: handed back if the waiter is dropped unpolled.
@@ -153,18 +131,20 @@ fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
-/// The semaphore, over guard `G`.
-pub(crate) struct Core<G> {
-    state: G,
+/// The semaphore, in flavour `F`.
+pub(crate) struct Core<F: Flavor> {
+    state: F::Cell<State>,
 }
 
-impl<G: Guard<State>> Core<G> {
-    pub(crate) fn new(state: G) -> Self {
-        Core { state }
+impl<F: Flavor> Core<F> {
+    pub(crate) fn new(state: State) -> Self {
+        Core {
+            state: F::cell(state),
+        }
     }
 
     pub(crate) fn available(&self) -> usize {
-        self.state.with(|s| s.permits)
+        F::with(&self.state, |s| s.permits)
     }
 
     /// `Notify::notify_one`: one permit for the first waiter, or one stored (the cap of
@@ -176,7 +156,7 @@ impl<G: Guard<State>> Core<G> {
     /// `Notify::notify_waiters`: every waiter queued now is woken; nothing is stored
     /// (rule 5).
     pub(crate) fn notify_waiters(&self) {
-        wake_all(self.state.with(|s| {
+        wake_all(F::with(&self.state, |s| {
             let mut wake = Vec::with_capacity(s.queue.len());
             for key in s.queue.drain(..) {
                 let waiter = &mut s.waiters[key];
@@ -189,7 +169,7 @@ impl<G: Guard<State>> Core<G> {
 
     #[inline]
     pub(crate) fn release(&self, n: usize) {
-        let wakers = self.state.with(|s| {
+        let wakers = F::with(&self.state, |s| {
             s.add(n);
             // The common case: nobody waits, nothing to grant.
             (!s.queue.is_empty()).then(|| s.grant())
@@ -200,7 +180,7 @@ impl<G: Guard<State>> Core<G> {
     }
 
     pub(crate) fn close(&self) {
-        wake_all(self.state.with(|s| {
+        wake_all(F::with(&self.state, |s| {
             s.closed = true;
             s.waiters
                 .iter_mut()
@@ -210,14 +190,14 @@ impl<G: Guard<State>> Core<G> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.state.with(|s| s.closed)
+        F::with(&self.state, |s| s.closed)
     }
 
     /// Takes `n` permits now if free and nobody is queued: `Ok(true)`; `Ok(false)` if
     /// not; `Err` if closed.
     #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<bool, AcquireError> {
-        self.state.with(|s| {
+        F::with(&self.state, |s| {
             if s.closed {
                 return Err(AcquireError(()));
             }
@@ -238,7 +218,7 @@ impl<G: Guard<State>> Core<G> {
         waiting: &mut Option<usize>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
-        self.state.with(|s| match *waiting {
+        F::with(&self.state, |s| match *waiting {
             None => {
                 if s.closed {
                     return Poll::Ready(Err(AcquireError(())));
@@ -278,7 +258,7 @@ impl<G: Guard<State>> Core<G> {
 
     /// Rule 3: an acquire dropped while queued, or granted but not yet polled.
     pub(crate) fn cancel_acquire(&self, key: usize) {
-        wake_all(self.state.with(|s| {
+        wake_all(F::with(&self.state, |s| {
             let waiter = s.remove(key);
             match waiter.granted {
                 Some(Grant::Permits) => s.add(waiter.needed),
@@ -295,11 +275,11 @@ impl<G: Guard<State>> Core<G> {
     /// Runs `f` on the state; for tests that check the rules.
     #[cfg(test)]
     pub(crate) fn inspect<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-        self.state.with(|s| f(s))
+        F::with(&self.state, |s| f(s))
     }
 
     pub(crate) fn debug_counts(&self) -> (usize, usize, bool) {
-        self.state.with(|s| (s.permits, s.waiters.len(), s.closed))
+        F::with(&self.state, |s| (s.permits, s.waiters.len(), s.closed))
     }
 }
 
@@ -313,6 +293,7 @@ mod tests {
     use std::task::Wake;
 
     use super::*;
+    use crate::sync::flavor::{Local, Shared};
 
     /// xorshift64*: a seed replays exactly.
     struct Rng(u64);
@@ -374,14 +355,14 @@ mod tests {
 
     /// One random run of `steps` operations against a wait list of `permits` (capped at
     /// `cap`, with `notify_waiters` in the mix when `notify`).
-    fn run<G: Guard<State>>(core: Core<G>, seed: u64, steps: usize, permits: usize, cap: usize) {
+    fn run<F: Flavor>(core: Core<F>, seed: u64, steps: usize, permits: usize, cap: usize) {
         run_with(core, seed, steps, permits, cap, &[]);
     }
 
     /// As `run`, with acquires drawn from `needs` (an `RwLock`: 1 for a read, all
     /// permits for a write) instead of from 1 to one more than the permits.
-    fn run_with<G: Guard<State>>(
-        core: Core<G>,
+    fn run_with<F: Flavor>(
+        core: Core<F>,
         seed: u64,
         steps: usize,
         permits: usize,
@@ -570,14 +551,14 @@ mod tests {
             let permits = (seed % 5) as usize;
             let state = || State::new(permits);
             run(
-                Core::new(RefCell::new(state())),
+                Core::<Local>::new(state()),
                 seed,
                 steps,
                 permits,
                 usize::MAX,
             );
             run(
-                Core::new(Mutex::new(state())),
+                Core::<Shared>::new(state()),
                 seed,
                 steps,
                 permits,
@@ -593,15 +574,9 @@ mod tests {
     fn notify_matches_model_both_flavours() {
         let (n, steps) = seeds();
         for seed in 0..n {
+            run(Core::<Local>::new(State::with_cap(0, 1)), seed, steps, 0, 1);
             run(
-                Core::new(RefCell::new(State::with_cap(0, 1))),
-                seed,
-                steps,
-                0,
-                1,
-            );
-            run(
-                Core::new(Mutex::new(State::with_cap(0, 1))),
+                Core::<Shared>::new(State::with_cap(0, 1)),
                 seed,
                 steps,
                 0,
@@ -622,7 +597,7 @@ mod tests {
         for seed in 0..n {
             let needs = [1, 1, 1, READERS];
             run_with(
-                Core::new(RefCell::new(State::new(READERS))),
+                Core::<Local>::new(State::new(READERS)),
                 seed,
                 steps,
                 READERS,
@@ -630,7 +605,7 @@ mod tests {
                 &needs,
             );
             run_with(
-                Core::new(Mutex::new(State::new(READERS))),
+                Core::<Shared>::new(State::new(READERS)),
                 seed,
                 steps,
                 READERS,

@@ -1,16 +1,18 @@
-//! Watch channels: one value, observed by many receivers. The algorithm is written once
-//! over the flavour's guard (`RefCell` or `Mutex`); the local flavour lives here, the
-//! cross-worker one in `shared`.
+//! Watch channels: one value, observed by many receivers, in either flavour.
+//!
+//! Owns: [`Sender`], [`Receiver`] and the value lent by `borrow` ([`Ref`]), generic over
+//! the flavour (default [`Local`]: what `ringlet::sync::watch` names), and [`channel`];
+//! [`shared::watch`](crate::sync::shared::watch) is the same in the cross-worker flavour.
+//! The state sits in the flavour's reader-writer cell: borrows share it.
 
-use std::cell::{Ref, RefCell};
 use std::fmt;
-use std::rc::Rc;
+use std::ops::Deref;
 use std::task::{Context, Poll, Waker};
 
-use super::waitlist::Guard;
+use super::flavor::{Flavor, Local};
 use super::{RecvError, SendError};
 
-pub(crate) struct State<T> {
+struct State<T> {
     value: T,
     version: u64,
     sender_alive: bool,
@@ -19,7 +21,7 @@ pub(crate) struct State<T> {
 }
 
 impl<T> State<T> {
-    pub(crate) fn new(value: T) -> Self {
+    fn new(value: T) -> Self {
         State {
             value,
             version: 0,
@@ -36,8 +38,8 @@ fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
-pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<(), SendError<T>> {
-    let wakers = g.with(|s| {
+fn send<T, F: Flavor>(g: &F::RwCell<State<T>>, value: T) -> Result<(), SendError<T>> {
+    let wakers = F::with_write(g, |s| {
         if s.receivers == 0 {
             return Err(SendError(value));
         }
@@ -49,8 +51,8 @@ pub(crate) fn send<T>(g: &impl Guard<State<T>>, value: T) -> Result<(), SendErro
     Ok(())
 }
 
-pub(crate) fn send_modify<T>(g: &impl Guard<State<T>>, modify: impl FnOnce(&mut T)) {
-    let wakers = g.with(|s| {
+fn send_modify<T, F: Flavor>(g: &F::RwCell<State<T>>, modify: impl FnOnce(&mut T)) {
+    let wakers = F::with_write(g, |s| {
         modify(&mut s.value);
         s.version += 1;
         std::mem::take(&mut s.wakers)
@@ -59,43 +61,39 @@ pub(crate) fn send_modify<T>(g: &impl Guard<State<T>>, modify: impl FnOnce(&mut 
 }
 
 /// A new receiver's version (the current value counts as seen).
-pub(crate) fn subscribe<T>(g: &impl Guard<State<T>>) -> u64 {
-    g.with(|s| {
+fn subscribe<T, F: Flavor>(g: &F::RwCell<State<T>>) -> u64 {
+    F::with_write(g, |s| {
         s.receivers += 1;
         s.version
     })
 }
 
-pub(crate) fn add_receiver<T>(g: &impl Guard<State<T>>) {
-    g.with(|s| s.receivers += 1);
+fn add_receiver<T, F: Flavor>(g: &F::RwCell<State<T>>) {
+    F::with_write(g, |s| s.receivers += 1);
 }
 
-pub(crate) fn drop_receiver<T>(g: &impl Guard<State<T>>) {
-    g.with(|s| s.receivers -= 1);
+fn drop_receiver<T, F: Flavor>(g: &F::RwCell<State<T>>) {
+    F::with_write(g, |s| s.receivers -= 1);
 }
 
-pub(crate) fn drop_sender<T>(g: &impl Guard<State<T>>) {
-    let wakers = g.with(|s| {
+fn drop_sender<T, F: Flavor>(g: &F::RwCell<State<T>>) {
+    let wakers = F::with_write(g, |s| {
         s.sender_alive = false;
         std::mem::take(&mut s.wakers)
     });
     wake_all(wakers);
 }
 
-pub(crate) fn receiver_count<T>(g: &impl Guard<State<T>>) -> usize {
-    g.with(|s| s.receivers)
+fn receiver_count<T, F: Flavor>(g: &F::RwCell<State<T>>) -> usize {
+    F::read(g).receivers
 }
 
-pub(crate) fn version<T>(g: &impl Guard<State<T>>) -> u64 {
-    g.with(|s| s.version)
-}
-
-pub(crate) fn poll_changed<T>(
-    g: &impl Guard<State<T>>,
+fn poll_changed<T, F: Flavor>(
+    g: &F::RwCell<State<T>>,
     seen: &mut u64,
     cx: &mut Context<'_>,
 ) -> Poll<Result<(), RecvError>> {
-    g.with(|s| {
+    F::with_write(g, |s| {
         if s.version != *seen {
             *seen = s.version;
             return Poll::Ready(Ok(()));
@@ -110,13 +108,13 @@ pub(crate) fn poll_changed<T>(
     })
 }
 
-/// Reads the value with `read` (for the cross-worker flavour, which cannot lend a `Ref`).
-pub(crate) fn read<T, R>(g: &impl Guard<State<T>>, read: impl FnOnce(&T) -> R) -> R {
-    g.with(|s| read(&s.value))
+/// Runs `read` on the value.
+fn read<T, R, F: Flavor>(g: &F::RwCell<State<T>>, read: impl FnOnce(&T) -> R) -> R {
+    read(&F::read(g).value)
 }
 
-/// Creates a watch channel holding `init`. Receivers see the latest value; a receiver
-/// that was slow sees only the newest, never a backlog.
+/// Creates a watch channel holding `init`, for tasks on one worker. Receivers see the
+/// latest value; a receiver that was slow sees only the newest, never a backlog.
 ///
 /// ```
 /// ringlet::run(async {
@@ -128,7 +126,12 @@ pub(crate) fn read<T, R>(g: &impl Guard<State<T>>, read: impl FnOnce(&T) -> R) -
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
-    let state = Rc::new(RefCell::new(State::new(init)));
+    pair(init)
+}
+
+/// A watch channel in flavour `F`.
+pub(crate) fn pair<T, F: Flavor>(init: T) -> (Sender<T, F>, Receiver<T, F>) {
+    let state = F::ptr(F::rw_cell(State::new(init)));
     (
         Sender {
             state: state.clone(),
@@ -137,73 +140,116 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// The sending side of a watch channel.
-pub struct Sender<T> {
-    state: Rc<RefCell<State<T>>>,
+/// The value of a watch channel, lent by `borrow`: the sender waits to change it until
+/// this is dropped (in the shared flavour), or panics if it tries (in the local one). Do
+/// not hold it across `.await`.
+pub struct Ref<'a, T: 'a, F: Flavor = Local> {
+    state: F::Read<'a, State<T>>,
 }
 
-impl<T> Sender<T> {
+impl<T, F: Flavor> Deref for Ref<'_, T, F> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.state.value
+    }
+}
+
+impl<T: fmt::Debug, F: Flavor> fmt::Debug for Ref<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The sending side of a watch channel.
+pub struct Sender<T, F: Flavor = Local> {
+    state: F::Ptr<F::RwCell<State<T>>>,
+}
+
+impl<T, F: Flavor> Sender<T, F> {
     /// Replaces the value and notifies every receiver.
     ///
     /// # Errors
     ///
     /// [`SendError`] with the value if every receiver is gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        send(&*self.state, value)
+        send::<T, F>(&self.state, value)
     }
 
     /// Changes the value in place and notifies every receiver.
     pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
-        send_modify(&*self.state, modify);
+        send_modify::<T, F>(&self.state, modify);
     }
 
     /// The current value.
-    pub fn borrow(&self) -> Ref<'_, T> {
-        Ref::map(self.state.borrow(), |s| &s.value)
+    pub fn borrow(&self) -> Ref<'_, T, F> {
+        Ref {
+            state: F::read(&self.state),
+        }
+    }
+
+    /// Runs `f` on the current value.
+    pub fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        read::<T, R, F>(&self.state, f)
     }
 
     /// A new receiver; it counts the current value as seen.
-    pub fn subscribe(&self) -> Receiver<T> {
+    pub fn subscribe(&self) -> Receiver<T, F> {
         Receiver {
-            seen: subscribe(&*self.state),
+            seen: subscribe::<T, F>(&self.state),
             state: self.state.clone(),
         }
     }
 
     /// How many receivers there are.
     pub fn receiver_count(&self) -> usize {
-        receiver_count(&*self.state)
+        receiver_count::<T, F>(&self.state)
     }
 }
 
-impl<T> Drop for Sender<T> {
+impl<T, F: Flavor> Drop for Sender<T, F> {
     fn drop(&mut self) {
-        drop_sender(&*self.state);
+        drop_sender::<T, F>(&self.state);
     }
 }
 
-impl<T> fmt::Debug for Sender<T> {
+impl<T, F: Flavor> fmt::Debug for Sender<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("watch::Sender").finish_non_exhaustive()
     }
 }
 
 /// A receiving side of a watch channel.
-pub struct Receiver<T> {
-    state: Rc<RefCell<State<T>>>,
+pub struct Receiver<T, F: Flavor = Local> {
+    state: F::Ptr<F::RwCell<State<T>>>,
     seen: u64,
 }
 
-impl<T> Receiver<T> {
+impl<T, F: Flavor> Receiver<T, F> {
     /// The current value (not marking it seen). Do not hold it across `.await`.
-    pub fn borrow(&self) -> Ref<'_, T> {
-        Ref::map(self.state.borrow(), |s| &s.value)
+    pub fn borrow(&self) -> Ref<'_, T, F> {
+        Ref {
+            state: F::read(&self.state),
+        }
     }
 
     /// The current value, marking it seen.
-    pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
-        self.seen = version(&*self.state);
-        self.borrow()
+    pub fn borrow_and_update(&mut self) -> Ref<'_, T, F> {
+        let state = F::read(&self.state);
+        self.seen = state.version;
+        Ref { state }
+    }
+
+    /// Runs `f` on the current value (not marking it seen).
+    pub fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        read::<T, R, F>(&self.state, f)
+    }
+
+    /// Runs `f` on the current value, marking it seen.
+    pub fn read_and_update<R>(&mut self, f: impl FnOnce(&T) -> R) -> R {
+        let state = F::read(&self.state);
+        self.seen = state.version;
+        f(&state.value)
     }
 
     /// Waits until the value changes from the last one seen, and marks it seen.
@@ -212,13 +258,13 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] if the sender is gone (and nothing new was sent).
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        std::future::poll_fn(|cx| poll_changed(&*self.state, &mut self.seen, cx)).await
+        std::future::poll_fn(|cx| poll_changed::<T, F>(&self.state, &mut self.seen, cx)).await
     }
 }
 
-impl<T> Clone for Receiver<T> {
+impl<T, F: Flavor> Clone for Receiver<T, F> {
     fn clone(&self) -> Self {
-        add_receiver(&*self.state);
+        add_receiver::<T, F>(&self.state);
         Receiver {
             state: self.state.clone(),
             seen: self.seen,
@@ -226,13 +272,13 @@ impl<T> Clone for Receiver<T> {
     }
 }
 
-impl<T> Drop for Receiver<T> {
+impl<T, F: Flavor> Drop for Receiver<T, F> {
     fn drop(&mut self) {
-        drop_receiver(&*self.state);
+        drop_receiver::<T, F>(&self.state);
     }
 }
 
-impl<T> fmt::Debug for Receiver<T> {
+impl<T, F: Flavor> fmt::Debug for Receiver<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("watch::Receiver")
             .field("seen", &self.seen)

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use std::time::Duration;
 
@@ -266,21 +266,11 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
 impl From<std::net::TcpStream> for TcpStream {
     /// Adopts a connected std stream (blocking or not: io_uring handles both).
     fn from(stream: std::net::TcpStream) -> TcpStream {
         TcpStream::from_fd(stream.into())
     }
 }
+
+crate::io_util::impl_as_fd!(TcpStream);

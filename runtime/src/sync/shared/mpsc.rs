@@ -110,10 +110,48 @@ pub fn channel<T: Send>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
-/// An unbounded channel across workers: `send` never waits.
-pub fn unbounded_channel<T: Send>() -> (Sender<T>, Receiver<T>) {
+/// An unbounded channel across workers: `send` never waits (and is not `async`), as in
+/// the local flavour.
+pub fn unbounded_channel<T: Send>() -> (UnboundedSender<T>, Receiver<T>) {
     let chan = new_chan(usize::MAX);
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    (
+        UnboundedSender {
+            sender: Sender { chan: chan.clone() },
+        },
+        Receiver { chan },
+    )
+}
+
+/// The sending side of an unbounded channel; `Send + Sync` when `T: Send`. Clone it for
+/// more producers.
+#[derive(Clone)]
+pub struct UnboundedSender<T> {
+    sender: Sender<T>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Sends `value` at once.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value if the receiver is gone.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.sender.try_send(value).map_err(|e| match e {
+            TrySendError::Closed(value) | TrySendError::Full(value) => SendError(value),
+        })
+    }
+
+    /// Whether the receiver is gone.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("shared::mpsc::UnboundedSender")
+            .finish_non_exhaustive()
+    }
 }
 
 /// The sending side; `Send + Sync` when `T: Send`. Clone it for more producers.
@@ -337,6 +375,16 @@ impl<T> Receiver<T> {
         drop(state);
         senders.into_iter().for_each(Waker::wake);
     }
+
+    /// Messages queued.
+    pub fn len(&self) -> usize {
+        self.chan.lock().items.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<T> Drop for Receiver<T> {
@@ -354,6 +402,7 @@ impl<T> Drop for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("shared::mpsc::Receiver")
-            .finish_non_exhaustive()
+            .field("queued", &self.len())
+            .finish()
     }
 }
