@@ -5,6 +5,8 @@
 //! file or directory (os error 2)`. The [`kind`](std::io::Error::kind) is the original
 //! one, so matching on it works as usual; the original error is the
 //! [`source`](std::error::Error::source), and [`raw_os_error`] gets its errno back.
+//!
+//! Owns: naming errors (`named`, `named_buf`). Must not change an error's kind or errno.
 
 use std::error::Error;
 use std::fmt;

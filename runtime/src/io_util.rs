@@ -1,4 +1,7 @@
 //! The "all of it" loops over owned buffers, shared by sockets and files.
+//!
+//! Owns: `read_exact`/`write_all` over any owned-buffer op, and `impl_as_fd!`. Must not
+//! submit ops itself: the caller passes the op.
 
 use std::future::Future;
 use std::io;

@@ -1,3 +1,9 @@
+//! The runtime users create: `Runtime`, its `Builder`, `run`, and the worker threads it
+//! starts and stops.
+//!
+//! Owns: the configuration (workers, ring size, pinning, coalescing) and the order of
+//! start-up and shutdown. Must not run tasks itself: each worker does (`executor/`).
+
 use std::fmt;
 use std::future::Future;
 use std::io;

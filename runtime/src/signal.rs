@@ -1,4 +1,7 @@
 //! Signals: [`ctrl_c`] for graceful shutdown.
+//!
+//! Owns: the SIGINT handler (async-signal-safe: an atomic add and a `write(2)`) and the
+//! `CtrlC` future. Must not do anything else in the handler.
 
 use std::fs::File;
 use std::future::Future;

@@ -1,3 +1,8 @@
+//! `SharedFd`: a reference-counted fd that ops clone, so the number is not closed (and
+//! reused) while the kernel holds it (op rule 4).
+//!
+//! Owns: closing the fd when the last clone goes. Must not close while an op holds a clone.
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 

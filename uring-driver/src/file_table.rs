@@ -6,6 +6,8 @@
 //!    of its [`RegisteredFd`] drops; ops hold a clone, so the slot is never cleared (or
 //!    reused for another file) while an op that names it is in flight.
 //! 2. The descriptor itself stays open beside the slot, for the syscalls that need it.
+//!
+//! Owns: `FileTable` and `RegisteredFd`. Must not clear a slot while an op names it.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -1,5 +1,7 @@
 //! The plain socket syscalls around the ring's ops: creating, binding and configuring
 //! sockets, and converting socket addresses. None of these block.
+//!
+//! Owns: the socket syscalls and `SockAddr`. Must not do I/O: reads and writes are ops.
 
 use std::io;
 use std::mem;

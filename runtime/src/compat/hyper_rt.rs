@@ -1,4 +1,7 @@
 //! The runtime glue hyper 1.x asks for: an executor for its background tasks and a timer.
+//!
+//! Owns: `HyperExecutor`, `HyperTimer`, `HyperSleep`. Must not be used for ringlet's own
+//! sleeps: `HyperSleep` is `Send` only because hyper demands it.
 
 use std::fmt;
 use std::future::Future;

@@ -13,6 +13,8 @@
 //! loom 0.7 lets a plain store slip between the read and the write of another thread's
 //! swap (tokio-rs/loom#254), which reports wake-ups lost that cannot be. On x86 a SeqCst
 //! store is an `xchg` anyway.
+//!
+//! Owns: the remote queue and its `notified` flag. Must not block the pusher on the worker.
 
 #[cfg(loom)]
 use loom::sync::{

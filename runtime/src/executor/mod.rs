@@ -7,6 +7,8 @@
 //! `queue.rs` (what other threads reach: remote queue, eventfd) → `local.rs` (the ready
 //! queue, the registry, the owner thread), with `join.rs`, `inbox.rs` and `timers.rs` as
 //! leaves. Nothing here imports a module above `executor/`.
+//!
+//! Owns: nothing itself. Must not import from above `executor/`.
 
 pub(crate) mod context;
 mod inbox;

@@ -11,6 +11,9 @@
 //! 2. Heap items are deleted lazily: an item is live only if its key's entry carries the
 //!    same sequence number (unique per insertion) and has not fired.
 //! 3. When stale items outnumber live ones, the heap is rebuilt from the live entries.
+//!
+//! Owns: the heap and its entries. Must not know tasks or the ring: the worker and
+//! `time/` use it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,4 +1,7 @@
 //! The waker of the future passed to `block_on`, which is not a spawned task.
+//!
+//! Owns: `MainWaker`. Must not queue anything: it sets a flag and, off the worker's thread,
+//! wakes the ring.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

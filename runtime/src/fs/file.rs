@@ -1,3 +1,8 @@
+//! `File`: an open file with positional, owned-buffer reads and writes through the ring.
+//!
+//! Owns: `File` and `OpenOptions`, and `Metadata` from `statx`. Must not keep a cursor:
+//! every read and write names its offset.
+
 use std::fmt;
 use std::io;
 use std::os::fd::AsRawFd;

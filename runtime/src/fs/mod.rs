@@ -16,6 +16,9 @@
 //! })??;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Owns: the path operations and `c_path`. Must not block the worker: nothing goes through
+//! a thread pool.
 
 mod file;
 

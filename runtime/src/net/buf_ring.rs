@@ -1,3 +1,9 @@
+//! Receiving through a buffer pool: `BufRing` (a worker's provided-buffer ring) and
+//! `RecvStream` (a multishot receive into it that re-arms when the pool runs dry).
+//!
+//! Owns: the re-arm logic after `ENOBUFS`. Must not hold a buffer per connection: that is
+//! what the pool is for.
+
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll, ready};

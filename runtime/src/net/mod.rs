@@ -1,5 +1,8 @@
 //! Networking over io_uring with owned buffers: TCP, UDP, and Unix-domain stream and
 //! datagram sockets.
+//!
+//! Owns: the socket types. Must not reach the thread-local worker but through
+//! `executor/context.rs`.
 
 mod buf_ring;
 mod stream_io;

@@ -1,4 +1,7 @@
 //! The owned-buffer I/O that every connected socket type shares.
+//!
+//! Owns: `recv`, `send`, `recv_exact`, `send_all` on a connected socket. Must not raise
+//! `SIGPIPE`: sends pass `MSG_NOSIGNAL`.
 
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 

@@ -1,3 +1,8 @@
+//! `UdpSocket` over io_uring: datagrams to and from addresses, or a connected peer.
+//!
+//! Owns: the UDP socket type. Must not submit ops by hand: every op gets its ring through
+//! `executor/context.rs`.
+
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

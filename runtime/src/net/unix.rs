@@ -1,3 +1,9 @@
+//! Unix-domain sockets: `UnixListener`, `UnixStream` (reads and writes shared with TCP in
+//! `stream_io.rs`) and `UnixDatagram`.
+//!
+//! Owns: the Unix socket types and their paths. Must not submit ops by hand: every op gets
+//! its ring through `executor/context.rs`.
+
 use std::fmt;
 use std::io;
 use std::net::Shutdown;

@@ -23,6 +23,9 @@
 //! Both flavours wait first come, first served, and are cancellation safe: a waiter
 //! dropped while waiting never loses a permit, a lock hand-off or a message, and a dropped
 //! sender or receiver wakes the other side with a clear closed error.
+//!
+//! Owns: the error types and the names of the local flavour. Must not hold an algorithm:
+//! each primitive is written once, in its file, generic over `generic::Flavor`.
 
 mod barrier;
 pub mod broadcast;

@@ -1,5 +1,8 @@
 //! Local multi-producer, single-consumer channels: bounded (with backpressure) and
 //! unbounded, for tasks on one worker.
+//!
+//! Owns: the local channel (its backpressure is a `Semaphore`). Must not lose a message to
+//! cancellation: `recv` takes one only when it returns it.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -16,6 +16,8 @@
 //! 5. A grant by `notify_waiters` is a broadcast: it is not a permit, and a waiter dropped
 //!    after it gives nothing back, so nothing is stored for later waiters.
 //! 6. Wakers are called after the guard is released.
+//!
+//! Owns: the wait list (`State`, `Core`). Must not wake under the flavour's lock (rule 6).
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};

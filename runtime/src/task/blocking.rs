@@ -1,4 +1,6 @@
 //! `spawn_blocking`: run blocking code on a bounded pool of threads.
+//!
+//! Owns: the blocking pool. Must not run async code on its threads.
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -1,4 +1,7 @@
 //! `gather`, `try_gather` and `select`: running futures concurrently inside one task.
+//!
+//! Owns: `gather`, `try_gather`, `select`. Must not spawn: the futures run inside the
+//! calling task.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,4 +1,6 @@
 //! `TaskGroup`: a scope of spawned tasks, cancelled together.
+//!
+//! Owns: `TaskGroup`. Must not outlive its tasks: dropping it cancels them.
 
 use std::fmt;
 use std::future::Future;

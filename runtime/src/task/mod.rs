@@ -10,6 +10,9 @@
 //!   next time the worker gets to it — at its current await point — so its destructors run
 //!   and its in-flight I/O is cancelled soundly;
 //! - dropping the handle detaches the task, which runs on.
+//!
+//! Owns: the task API (`spawn`, `yield_now`, and the modules below). Must not know the
+//! executor's insides: it spawns through `executor/context.rs`.
 
 use std::future::Future;
 use std::task::Poll;

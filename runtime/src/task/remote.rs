@@ -1,4 +1,7 @@
 //! Tasks sent to another worker: `spawn_on` and the `Send` handle that joins them.
+//!
+//! Owns: `spawn_on` and `RemoteJoinHandle`. Must not send a future across threads: it
+//! sends the closure that builds it.
 
 use std::fmt;
 use std::future::Future;

@@ -4,6 +4,8 @@
 //! child's completion costs one poll, not a poll of every child. Wakers are `Send + Sync`
 //! (a child may be woken from another thread). Dropping the set drops every child still
 //! running: for in-place futures that is cancellation.
+//!
+//! Owns: the set and its per-child wakers. Must not poll a child that was not woken.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,3 +1,9 @@
+//! `interval`: a sleep that re-arms at a fixed period, with a choice of what to do about
+//! missed ticks.
+//!
+//! Owns: `Interval` and `MissedTickBehavior`. Must not keep a timer of its own: it is a
+//! `Sleep` reset each tick.
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

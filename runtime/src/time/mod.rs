@@ -3,6 +3,9 @@
 //! A pending sleep is an entry in its worker's timer heap: no kernel timer and no timer
 //! thread. The worker wakes due sleeps every turn and, when idle, waits in
 //! `io_uring_enter` no longer than the nearest deadline. A sleep never ends early.
+//!
+//! Owns: the timer API (`Sleep`, `Deadline`, registering with the current worker's heap).
+//! Must not arm kernel timers per sleep.
 
 use std::fmt;
 use std::future::Future;

@@ -6,6 +6,9 @@
 //!    is unregistered (when the pool and every buffer checked out of it are gone).
 //! 2. A checked-out [`FixedBuf`] holds its memory and an `Rc` of the pool: the table stays
 //!    registered while any op or user holds one.
+//!
+//! Owns: `FixedBufPool` and `FixedBuf`. Must not free or reuse a buffer while the table is
+//! registered.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -1,3 +1,9 @@
+//! `IoBuf`: a buffer the kernel may read while an op is in flight, and the types that are
+//! one.
+//!
+//! Owns: the trait's contract (stable, heap or static memory) and its implementations.
+//! Must not implement it for memory that can move with its value.
+
 use std::ops::RangeBounds;
 
 use super::Slice;

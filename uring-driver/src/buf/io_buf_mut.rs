@@ -1,3 +1,8 @@
+//! `IoBufMut`: a buffer the kernel may write into, and how the op marks what it wrote.
+//!
+//! Owns: the trait's contract and its implementations. Must not let `set_init` claim more
+//! than the buffer's capacity.
+
 use super::IoBuf;
 
 /// A buffer the kernel may write into while an operation is in flight.

@@ -5,6 +5,8 @@
 //! I/O operation takes its buffer by value and hands it back in a [`BufResult`], on success and
 //! on error alike. If the operation's future is dropped before the kernel is done, the buffer
 //! is parked in the driver until the final completion arrives (see [`crate::op`]).
+//!
+//! Owns: the buffer traits and types. Must not submit ops.
 
 mod fixed;
 mod io_buf;

@@ -18,6 +18,9 @@
 //!    the ring of each buffer taken as it reaps the CQE ([`BufferTap::taken_by`]), so after
 //!    `ENOBUFS` the count of free buffers is 0 and a wait for a buffer waits for one to be
 //!    recycled, not for a count that the kernel does not share.
+//!
+//! Owns: `BufRing`, its ledger, and `RingBuf` leases. Must not return a buffer to the ring
+//! while it is leased.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::cell::{Cell, RefCell};

@@ -1,3 +1,8 @@
+//! `Slice`: an owned view of part of a buffer, so an op can read or write a range and still
+//! hand the whole buffer back.
+//!
+//! Owns: the range arithmetic. Must not outlive or copy the buffer: it owns it.
+
 use std::ops::{Bound, Deref, RangeBounds};
 
 use super::{IoBuf, IoBufMut};

@@ -1,3 +1,9 @@
+//! `IORING_OP_ACCEPT`: one connection (`Accept`), or a multishot stream of them
+//! (`AcceptMulti`).
+//!
+//! Owns: the accept ops' data and the closing of a connection accepted for a dropped op
+//! (rule 3). Must not point the SQE anywhere but into the op's data (op rule 1).
+
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -1,3 +1,8 @@
+//! `IORING_OP_CLOSE`: close an fd through the ring.
+//!
+//! Owns: the close op. Must not leave the fd open when the op cannot be submitted: it then
+//! closes synchronously.
+
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 

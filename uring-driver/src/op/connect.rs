@@ -1,3 +1,8 @@
+//! `IORING_OP_CONNECT`: connect a socket to an address.
+//!
+//! Owns: the connect op's data (the boxed address). Must not point the SQE anywhere but into the
+//! op's data (op rule 1).
+
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;

@@ -1,3 +1,8 @@
+//! `IORING_OP_FSYNC`: flush a file to storage.
+//!
+//! Owns: the fsync op (its data is `Keep`). Must not point the SQE anywhere but into the op's data
+//! (op rule 1).
+
 use std::os::fd::AsRawFd;
 
 use io_uring::{opcode, types};

@@ -1,3 +1,8 @@
+//! `IORING_OP_MKDIRAT`: create a directory.
+//!
+//! Owns: the mkdirat op (its data is `Keep`). Must not point the SQE anywhere but into the op's
+//! data (op rule 1).
+
 use std::ffi::CString;
 
 use io_uring::{opcode, types};

@@ -1,3 +1,7 @@
+//! `IORING_OP_NOP`: an op that does nothing, for tests and wake-ups.
+//!
+//! Owns: the nop op. Must not point the SQE anywhere but into the op's data (op rule 1).
+
 use std::io;
 
 use io_uring::opcode;

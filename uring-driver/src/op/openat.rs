@@ -1,3 +1,8 @@
+//! `IORING_OP_OPENAT`: open a file by path.
+//!
+//! Owns: the open op's data (the path) and the closing of a file opened for a dropped op
+//! (rule 3). Must not point the SQE anywhere but into the op's data (op rule 1).
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};

@@ -1,3 +1,7 @@
+//! `IORING_OP_POLL_ADD`: wait until an fd is ready.
+//!
+//! Owns: the poll op. Must not point the SQE anywhere but into the op's data (op rule 1).
+
 use std::io;
 use std::os::fd::AsRawFd;
 

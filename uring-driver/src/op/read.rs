@@ -1,4 +1,7 @@
 //! `IORING_OP_READ`: read into an owned buffer, from a file or a registered file.
+//!
+//! Owns: the read constructors; the data is `transfer::BufIn`. Must not point the SQE anywhere but
+//! into the op's data (op rule 1).
 
 use super::Op;
 use super::transfer::{BufIn, CURRENT_POSITION, Target, sqe};

@@ -1,4 +1,7 @@
 //! `IORING_OP_READ_FIXED`: read into a registered (fixed) buffer.
+//!
+//! Owns: the fixed-buffer read; the data is `transfer::BufIn`. Must not point the SQE anywhere but
+//! into the op's data (op rule 1).
 
 use std::os::fd::AsRawFd;
 

@@ -1,4 +1,7 @@
 //! `IORING_OP_READV`: read into several owned buffers in order (scatter).
+//!
+//! Owns: the readv op's data (the boxed iovecs). Must not point the SQE anywhere but into the op's
+//! data (op rule 1).
 
 use std::os::fd::AsRawFd;
 

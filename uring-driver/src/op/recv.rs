@@ -1,4 +1,7 @@
 //! `IORING_OP_RECV`: receive into an owned buffer, from a socket or a registered socket.
+//!
+//! Owns: the recv constructors; the data is `transfer::BufIn`. Must not point the SQE anywhere but
+//! into the op's data (op rule 1).
 
 use super::Op;
 use super::transfer::{BufIn, Target, sqe};

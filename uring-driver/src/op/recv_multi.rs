@@ -1,3 +1,8 @@
+//! `IORING_OP_RECV` with `IORING_RECV_MULTISHOT` into a buffer ring.
+//!
+//! Owns: the multishot receive and its buffer leases. Must not submit on a buffer ring of
+//! another ring (rule 8).
+
 use std::io;
 use std::os::fd::AsRawFd;
 

@@ -1,4 +1,7 @@
 //! `IORING_OP_RECVMSG`: receive a datagram and the address it came from.
+//!
+//! Owns: the recvmsg op's data (the boxed header and address). Must not point the SQE anywhere but
+//! into the op's data (op rule 1).
 
 use std::os::fd::AsRawFd;
 

@@ -1,5 +1,8 @@
 //! `IORING_OP_SEND`: send an owned buffer's initialized bytes on a socket or a registered
 //! socket, always with `MSG_NOSIGNAL`.
+//!
+//! Owns: the send constructors; the data is `transfer::BufOut`. Must not point the SQE anywhere but
+//! into the op's data (op rule 1).
 
 use super::Op;
 use super::transfer::{BufOut, Target, sqe};

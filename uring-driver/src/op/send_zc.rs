@@ -1,3 +1,8 @@
+//! `IORING_OP_SEND_ZC`: a zero-copy send, resolved only at the kernel's notification.
+//!
+//! Owns: the send op and its two CQEs. Must not hand the buffer back before the
+//! notification CQE: the kernel reads it until then.
+
 use std::future::Future;
 use std::io;
 use std::os::fd::AsRawFd;

@@ -1,5 +1,8 @@
 //! `IORING_OP_SENDMSG`: a datagram to an address, or a vectored send on a connected
 //! socket; always `MSG_NOSIGNAL`.
+//!
+//! Owns: the sendmsg ops' data (the boxed headers, iovecs, address). Must not point the SQE
+//! anywhere but into the op's data (op rule 1).
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;

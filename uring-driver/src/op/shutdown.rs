@@ -1,3 +1,8 @@
+//! `IORING_OP_SHUTDOWN`: shut down one or both directions of a socket.
+//!
+//! Owns: the shutdown op (its data is `Keep`). Must not point the SQE anywhere but into the op's
+//! data (op rule 1).
+
 use std::net::Shutdown as How;
 use std::os::fd::AsRawFd;
 

@@ -1,3 +1,8 @@
+//! `IORING_OP_STATX`: a file's metadata, by fd or by path.
+//!
+//! Owns: the statx op's data (the boxed `statx` the kernel fills). Must not point the SQE anywhere
+//! but into the op's data (op rule 1).
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::AsRawFd;

@@ -1,3 +1,8 @@
+//! `IORING_OP_TIMEOUT`: a kernel timer.
+//!
+//! Owns: the timeout op's data (the boxed timespec). Must not point the SQE anywhere but into the
+//! op's data (op rule 1).
+
 use std::io;
 use std::time::Duration;
 

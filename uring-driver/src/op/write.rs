@@ -1,5 +1,8 @@
 //! `IORING_OP_WRITE`: write an owned buffer's initialized bytes, to a file or a registered
 //! file.
+//!
+//! Owns: the write constructors; the data is `transfer::BufOut`. Must not point the SQE anywhere
+//! but into the op's data (op rule 1).
 
 use super::Op;
 use super::transfer::{BufOut, CURRENT_POSITION, Target, sqe};

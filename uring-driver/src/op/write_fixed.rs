@@ -1,4 +1,7 @@
 //! `IORING_OP_WRITE_FIXED`: write from a registered (fixed) buffer.
+//!
+//! Owns: the fixed-buffer write; the data is `transfer::BufOut`. Must not point the SQE anywhere
+//! but into the op's data (op rule 1).
 
 use std::os::fd::AsRawFd;
 

@@ -1,4 +1,7 @@
 //! `IORING_OP_WRITEV`: write several owned buffers in order (gather).
+//!
+//! Owns: the writev constructor; the data is `transfer::BufsOut`. Must not point the SQE anywhere
+//! but into the op's data (op rule 1).
 
 use std::os::fd::AsRawFd;
 

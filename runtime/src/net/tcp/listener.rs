@@ -1,5 +1,8 @@
 //! A TCP listener: binding, one accept at a time ([`Accept`]) or a multishot stream of
 //! connections ([`Incoming`]).
+//!
+//! Owns: `TcpListener`, `ListenOptions`, `Accept`, `Incoming`. Must not drop a connection
+//! the kernel accepted: a cancelled accept hands it back when awaited.
 
 use std::fmt;
 use std::io;

@@ -1,5 +1,8 @@
 //! The two halves of a [`TcpStream`]: a read half and a write half, usable by different
 //! tasks of one worker; dropping the write half sends FIN.
+//!
+//! Owns: `OwnedReadHalf`, `OwnedWriteHalf`, `into_split`. Must not close the socket while
+//! the other half lives: both hold the `SharedFd`.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};

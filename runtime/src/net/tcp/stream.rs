@@ -1,5 +1,7 @@
 //! A connected TCP stream: owned-buffer reads and writes, vectored and zero-copy forms,
 //! receiving through a buffer ring, shutdown and socket options.
+//!
+//! Owns: `TcpStream`. Must not raise `SIGPIPE`: every write is a send with `MSG_NOSIGNAL`.
 
 use std::fmt;
 use std::io;

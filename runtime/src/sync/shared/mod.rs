@@ -2,6 +2,9 @@
 //! same API, for tasks on different workers or plain threads. Each type here is the
 //! flavour-generic one of [`crate::sync::generic`] in [`Shared`]; they cost a lock and
 //! atomics the local flavour does not pay, so use these only where values cross workers.
+//!
+//! Owns: the names of the shared flavour. Must not implement anything twice: only `mpsc`
+//! has a shared implementation of its own.
 
 pub mod mpsc;
 

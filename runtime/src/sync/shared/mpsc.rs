@@ -1,4 +1,7 @@
 //! Multi-producer, single-consumer channels across workers (and threads).
+//!
+//! Owns: the cross-worker channel and its FIFO of waiting senders. Must not wake under its
+//! lock.
 
 use std::collections::VecDeque;
 use std::fmt;
