@@ -69,3 +69,37 @@ where
     }
     Ok(())
 }
+
+/// How a tokio server runs, as its `--mode` flag says.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One current-thread runtime per worker thread, each with its own `SO_REUSEPORT`
+    /// listener (the thread-per-core shape).
+    CurrentThread,
+    /// One listener on a work-stealing runtime with N workers.
+    MultiThread,
+}
+
+/// The flags every tokio server takes, as ringlet's servers do.
+#[derive(clap::Args, Debug)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+    /// The runtime's shape.
+    #[arg(long, value_enum, default_value = "current-thread")]
+    pub mode: Mode,
+}
+
+impl ServerArgs {
+    /// The worker count: as given, or one per core.
+    pub fn workers(&self) -> usize {
+        self.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        )
+    }
+}

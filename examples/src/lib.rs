@@ -2,6 +2,7 @@
 
 pub mod accept;
 pub mod chat;
+pub mod cli;
 pub mod echo;
 pub mod http;
 pub mod hyper_app;

@@ -7,12 +7,12 @@
 //!
 //! Prints `listening on ADDR` once bound.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use clap::Parser;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use ringlet_benches::tokio_server;
+use ringlet_benches::tokio_server::{self, Mode, ServerArgs};
 use ringlet_examples::hyper_app::route;
 use tokio::net::TcpListener;
 
@@ -31,27 +31,19 @@ async fn serve(listener: TcpListener) {
     }
 }
 
+/// hyper on tokio, the HTTP benchmark's baseline.
+#[derive(Parser, Debug)]
+#[command(name = "hyper-tokio", version)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
 fn main() -> ExitCode {
-    let mut addr: SocketAddr = "127.0.0.1:8081".parse().expect("a valid address");
-    let mut workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut multi = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(v) = args.next() else {
-            eprintln!("hyper-tokio: {flag} needs a value");
-            return ExitCode::from(2);
-        };
-        match (flag.as_str(), v.as_str()) {
-            ("--addr", v) => addr = v.parse().expect("--addr HOST:PORT"),
-            ("--workers", v) => workers = v.parse::<usize>().expect("--workers N").max(1),
-            ("--mode", "current-thread") => multi = false,
-            ("--mode", "multi-thread") => multi = true,
-            _ => {
-                eprintln!("hyper-tokio: unexpected {flag} {v}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let args = Args::parse();
+    let addr = args.server.addr.unwrap_or(([127, 0, 0, 1], 8081).into());
+    let workers = args.server.workers();
+    let multi = args.server.mode == Mode::MultiThread;
     let served = tokio_server::run(addr, workers, multi, "hyper-tokio", |listener| async move {
         // The route's body type is not `Send`: connections run on a local set.
         tokio::task::LocalSet::new()

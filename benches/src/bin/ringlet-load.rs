@@ -20,48 +20,50 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use ringlet::net::TcpStream;
 use ringlet_benches::load::{Histogram, Stats, pattern_byte};
 
+/// Echo load generator on ringlet; prints one line of `key=value` results.
+#[derive(Parser, Debug)]
+#[command(name = "ringlet-load", version)]
 struct Args {
+    /// The echo server.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7878")]
     addr: SocketAddr,
+    /// Connections.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = positive)]
     connections: usize,
+    /// Message size, bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64, value_parser = positive)]
     size: usize,
+    /// Messages in flight per connection.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
     depth: usize,
+    /// Measured time, seconds.
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = seconds)]
     duration: Duration,
+    /// Warm-up before measuring, seconds.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
     warmup: Duration,
+    /// Fixed offered load, messages per second over all connections (default: as fast as
+    /// the echoes come back).
+    #[arg(long, value_name = "MSGS_PER_SEC")]
     rate: Option<f64>,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        addr: "127.0.0.1:7878".parse().unwrap(),
-        connections: 50,
-        size: 64,
-        depth: 1,
-        duration: Duration::from_secs(3),
-        warmup: Duration::from_secs(1),
-        rate: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().ok_or(format!("{flag} needs a value"))?;
-        let num = |v: &str| v.parse::<f64>().map_err(|e| format!("{flag} {v:?}: {e}"));
-        match flag.as_str() {
-            "--addr" => a.addr = v.parse().map_err(|e| format!("--addr {v:?}: {e}"))?,
-            "--connections" => a.connections = num(&v)? as usize,
-            "--size" => a.size = num(&v)? as usize,
-            "--depth" => a.depth = (num(&v)? as usize).max(1),
-            "--duration" => a.duration = Duration::from_secs_f64(num(&v)?),
-            "--warmup" => a.warmup = Duration::from_secs_f64(num(&v)?),
-            "--rate" => a.rate = Some(num(&v)?).filter(|r| *r > 0.0),
-            _ => return Err(format!("unknown argument {flag:?}")),
-        }
+fn positive(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("is not a positive number".into()),
     }
-    if a.size == 0 || a.connections == 0 {
-        return Err("--size and --connections must be positive".into());
-    }
-    Ok(a)
+}
+
+fn seconds(v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| "is not a number of seconds".into())
 }
 
 /// Runs one connection: `depth` messages in flight, verified byte by byte. Counts and
@@ -147,13 +149,9 @@ fn own_cpu_secs() -> f64 {
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
-        Ok(a) => Rc::new(a),
-        Err(e) => {
-            eprintln!("ringlet-load: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let mut args = Args::parse();
+    args.rate = args.rate.filter(|r| *r > 0.0);
+    let args = Rc::new(args);
     let rt = match ringlet::Runtime::builder().workers(1).build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -10,10 +10,10 @@
 //! `SO_REUSEPORT` listener (the thread-per-core shape). `multi-thread`: one listener on a
 //! work-stealing runtime with N workers. Prints `listening on ADDR` once bound.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use ringlet_benches::tokio_server;
+use clap::Parser;
+use ringlet_benches::tokio_server::{self, Mode, ServerArgs};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -40,29 +40,22 @@ async fn serve(listener: TcpListener, buffer_size: usize) {
     }
 }
 
+/// The tokio (epoll) echo server the benchmarks compare against.
+#[derive(Parser, Debug)]
+#[command(name = "tokio-echo", version)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Per-connection buffer, bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    buffer_size: usize,
+}
+
 fn main() -> ExitCode {
-    let mut addr: SocketAddr = "127.0.0.1:7878".parse().unwrap();
-    let mut workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut buffer_size = 4096;
-    let mut multi = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(v) = args.next() else {
-            eprintln!("tokio-echo: {flag} needs a value");
-            return ExitCode::from(2);
-        };
-        match (flag.as_str(), v.as_str()) {
-            ("--addr", v) => addr = v.parse().expect("--addr HOST:PORT"),
-            ("--workers", v) => workers = v.parse::<usize>().expect("--workers N").max(1),
-            ("--buffer-size", v) => buffer_size = v.parse().expect("--buffer-size BYTES"),
-            ("--mode", "current-thread") => multi = false,
-            ("--mode", "multi-thread") => multi = true,
-            _ => {
-                eprintln!("tokio-echo: unexpected {flag} {v}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let args = Args::parse();
+    let addr = args.server.addr.unwrap_or(([127, 0, 0, 1], 7878).into());
+    let (workers, buffer_size) = (args.server.workers(), args.buffer_size.max(1));
+    let multi = args.server.mode == Mode::MultiThread;
     let served = tokio_server::run(addr, workers, multi, "tokio-echo", move |listener| {
         serve(listener, buffer_size)
     });

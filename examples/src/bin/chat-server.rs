@@ -8,35 +8,24 @@
 //! are announced with the number of clients online. Try it with two `nc 127.0.0.1 7879`.
 
 use std::net::SocketAddr;
+
+use clap::Parser;
 use std::process::ExitCode;
 
 use ringlet::net::TcpListener;
 use ringlet_examples::chat;
 
-const USAGE: &str = "usage: chat-server [--addr HOST:PORT]   (default 127.0.0.1:7879)";
+/// ringlet's chat server: every line a client sends reaches every other client.
+#[derive(Parser, Debug)]
+#[command(name = "chat-server", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7879")]
+    addr: SocketAddr,
+}
 
 fn main() -> ExitCode {
-    let mut addr = SocketAddr::from(([127, 0, 0, 1], 7879));
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--addr", Some(v)) => match v.parse() {
-                Ok(a) => addr = a,
-                Err(e) => {
-                    eprintln!("chat-server: --addr {v:?} is not HOST:PORT: {e}\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            ("-h" | "--help", _) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            _ => {
-                eprintln!("chat-server: unexpected argument {arg:?}\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let addr = Args::parse().addr;
     // The chat's state lives on one worker; one is all it needs.
     let runtime = match ringlet::Runtime::builder().workers(1).build() {
         Ok(rt) => rt,

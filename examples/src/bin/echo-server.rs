@@ -12,6 +12,9 @@
 //! connections finish for up to 10 seconds, and exits 0.
 
 use std::net::SocketAddr;
+
+use clap::Parser;
+use ringlet_examples::cli::positive;
 use std::process::ExitCode;
 
 use std::sync::Mutex;
@@ -24,122 +27,57 @@ use ringlet_examples::echo::{self, RecvMode};
 /// How long open connections may take to finish after Ctrl-C.
 const GRACE: Duration = Duration::from_secs(10);
 
-const USAGE: &str = "\
-usage: echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
-                   [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
-
-  --addr HOST:PORT     address to listen on (default 127.0.0.1:7878; port 0 picks one)
-  --buffer-size BYTES  per-connection buffer (default 4096)
-  --workers N          worker threads, one ring and listener each (default: all cores)
-  --recv MODE          buffer-ring (default): a shared pool per worker, no buffer held
-                       by idle connections; owned: a buffer per connection
-  --pool-buffers N     buffers in each worker's pool with --recv buffer-ring (default
-                       512, a power of two): size it to data in flight, not connections
-  --coalesce-us MICROS when idle, wake for 32 completions or MICROS after the first
-                       (default 0: off): less CPU per message under moderate load, up to
-                       MICROS more latency (Linux 6.12+)";
-
+/// ringlet's echo server: one accept loop per worker, each on its own SO_REUSEPORT
+/// listener. Stops on Ctrl-C, letting open connections finish for up to 10 seconds.
+#[derive(Parser, Debug)]
+#[command(name = "echo-server", version)]
 struct Args {
+    /// Address to listen on (port 0 picks one).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7878")]
     addr: SocketAddr,
+    /// Buffer size in bytes: each connection's with --recv owned, each pool buffer's with
+    /// --recv buffer-ring.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096, value_parser = positive)]
     buffer_size: usize,
-    workers: usize,
-    recv: RecvMode,
-    coalesce: Duration,
+    /// Worker threads, one ring and listener each [default: all cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
+    /// buffer-ring: a shared pool per worker, no buffer held by idle connections; owned:
+    /// a buffer per connection.
+    #[arg(long, value_name = "MODE", default_value = "buffer-ring", value_parser = ["buffer-ring", "owned"])]
+    recv: String,
+    /// Buffers in each worker's pool with --recv buffer-ring (a power of two up to 32768):
+    /// size it to data in flight, not to connections.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = pool_size)]
+    pool_buffers: u16,
+    /// When idle, wake for 32 completions or MICROS after the first (0: off): less CPU per
+    /// message under moderate load, up to MICROS more latency (Linux 6.12+).
+    #[arg(long, value_name = "MICROS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    coalesce_us: u64,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
-        buffer_size: 4096,
-        workers: std::thread::available_parallelism().map_or(1, usize::from),
-        recv: RecvMode::BufferRing { entries: 512 },
-        coalesce: Duration::ZERO,
-    };
-    let mut pool_buffers = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_string(), Some(v.to_string())),
-            None => (arg, None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "--addr" => {
-                let v = value("--addr")?;
-                args.addr = v
-                    .parse()
-                    .map_err(|e| format!("--addr {v:?} is not HOST:PORT: {e}"))?;
-            }
-            "--buffer-size" => {
-                let v = value("--buffer-size")?;
-                args.buffer_size = match v.parse::<usize>() {
-                    Ok(n) if n > 0 => n,
-                    _ => return Err(format!("--buffer-size {v:?} is not a positive number")),
-                };
-            }
-            "--workers" => {
-                let v = value("--workers")?;
-                args.workers = match v.parse::<usize>() {
-                    Ok(n) if (1..=1024).contains(&n) => n,
-                    _ => return Err(format!("--workers {v:?} is not a number from 1 to 1024")),
-                };
-            }
-            "--recv" => {
-                args.recv = match value("--recv")?.as_str() {
-                    "owned" => RecvMode::Owned,
-                    "buffer-ring" => RecvMode::BufferRing { entries: 512 },
-                    other => return Err(format!("--recv {other:?} is not owned or buffer-ring")),
-                };
-            }
-            "--pool-buffers" => {
-                let v = value("--pool-buffers")?;
-                let entries = match v.parse::<u16>() {
-                    Ok(n) if n.is_power_of_two() && n <= 32768 => n,
-                    _ => {
-                        return Err(format!(
-                            "--pool-buffers {v:?} is not a power of two up to 32768"
-                        ));
-                    }
-                };
-                pool_buffers = Some(entries);
-            }
-            "--coalesce-us" => {
-                let v = value("--coalesce-us")?;
-                args.coalesce = match v.parse::<u64>() {
-                    Ok(n) if n <= 1_000_000 => Duration::from_micros(n),
-                    _ => return Err(format!("--coalesce-us {v:?} is not 0 to 1000000")),
-                };
-            }
-            "-h" | "--help" => return Ok(None),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
+fn pool_size(v: &str) -> Result<u16, String> {
+    match v.parse::<u16>() {
+        Ok(n) if n.is_power_of_two() && n <= 32768 => Ok(n),
+        _ => Err("is not a power of two up to 32768".into()),
     }
-    if let (RecvMode::BufferRing { entries }, Some(n)) = (&mut args.recv, pool_buffers) {
-        *entries = n;
-    }
-    Ok(Some(args))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("echo-server: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let args = Args::parse();
+    let workers = args.workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let recv = match args.recv.as_str() {
+        "owned" => RecvMode::Owned,
+        _ => RecvMode::BufferRing {
+            entries: args.pool_buffers,
+        },
     };
     let runtime = ringlet::Runtime::builder()
-        .workers(args.workers)
-        .coalesce_completions(32, args.coalesce)
+        .workers(workers)
+        .coalesce_completions(32, Duration::from_micros(args.coalesce_us))
         .build();
     let runtime = match runtime {
         Ok(rt) => rt,
@@ -150,7 +88,7 @@ fn main() -> ExitCode {
     };
     // Bind every worker's listener here, so a taken address is reported once and port 0
     // resolves to one port shared by all of them.
-    let listeners = match bind_reuse_port(args.addr, args.workers) {
+    let listeners = match bind_reuse_port(args.addr, workers) {
         Ok(listeners) => listeners,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
@@ -169,9 +107,9 @@ fn main() -> ExitCode {
         Ok(addr) => println!("listening on {addr}"),
         Err(e) => eprintln!("echo-server: listening, address unknown: {e}"),
     }
-    eprintln!("echo-server: {} workers", args.workers);
+    eprintln!("echo-server: {workers} workers");
     let listeners = Mutex::new(listeners.into_iter().map(Some).collect::<Vec<_>>());
-    let (buffer_size, recv) = (args.buffer_size, args.recv);
+    let buffer_size = args.buffer_size;
     let results = runtime.block_on_all(move || {
         let index = ringlet::worker_index().expect("runs on a worker");
         let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();

@@ -13,49 +13,39 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use clap::Parser;
 use hyper::Method;
 use ringlet::sync::Semaphore;
 use ringlet::task::gather;
+use ringlet_examples::cli::positive;
 use ringlet_examples::http::Url;
 use ringlet_examples::hyper_app::Client;
 
-const USAGE: &str = "usage: http-client [--concurrency N] [--repeat N] URL...";
+/// Fetches URLs with hyper on ringlet, at most N requests in flight.
+#[derive(Parser, Debug)]
+#[command(name = "http-client", version)]
+struct Args {
+    /// Requests in flight at most, each on a keep-alive connection of its own.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = positive)]
+    concurrency: usize,
+    /// How many times each URL is fetched.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
+    repeat: usize,
+    /// The URLs (http://HOST[:PORT]/PATH).
+    #[arg(value_name = "URL", required = true, value_parser = url)]
+    urls: Vec<Url>,
+}
+
+fn url(v: &str) -> Result<Url, String> {
+    Url::parse(v).map_err(|e| e.to_string())
+}
 
 fn main() -> ExitCode {
-    let (mut concurrency, mut repeat, mut urls) = (8usize, 1usize, Vec::new());
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let number = |args: &mut dyn Iterator<Item = String>| {
-            args.next()
-                .and_then(|v| v.parse::<usize>().ok())
-                .filter(|&n| n > 0)
-        };
-        match arg.as_str() {
-            "--concurrency" | "--repeat" => match number(&mut args) {
-                Some(n) if arg == "--concurrency" => concurrency = n,
-                Some(n) => repeat = n,
-                None => {
-                    eprintln!("http-client: {arg} needs a positive number\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            url => match Url::parse(url) {
-                Ok(url) => urls.push(url),
-                Err(e) => {
-                    eprintln!("http-client: {e}\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-        }
-    }
-    if urls.is_empty() {
-        eprintln!("http-client: no URL given\n{USAGE}");
-        return ExitCode::from(2);
-    }
+    let Args {
+        concurrency,
+        repeat,
+        urls,
+    } = Args::parse();
     let jobs: Vec<Url> = urls.iter().flat_map(|u| vec![u.clone(); repeat]).collect();
     let started = Instant::now();
     let results = match ringlet::run(fetch_all(jobs.clone(), concurrency)) {

@@ -20,53 +20,52 @@
 //! `curl --cacert PATH https://localhost:PORT/` trusts it.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use clap::Parser;
 use ringlet::net::TcpListener;
 use ringlet_examples::accept::{bind_reuse_port, ctrl_c};
+use ringlet_examples::cli::positive;
 use ringlet_examples::hyper_app;
 
-const USAGE: &str = "usage: http-server [--addr HOST:PORT] [--workers N] [--recv buffer-ring|owned] \
-                     [--tls [--cert-out PATH]]";
 const GRACE: Duration = Duration::from_secs(5);
 
+/// An HTTP/1.1 server on hyper, one per ringlet worker; HTTPS with --tls.
+#[derive(Parser, Debug)]
+#[command(name = "http-server", version)]
+struct Args {
+    /// Address to listen on (port 0 picks one).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Worker threads, one ring and listener each [default: all cores].
+    #[arg(long, value_name = "N", value_parser = positive)]
+    workers: Option<usize>,
+    /// buffer-ring: each worker's connections receive into a shared pool; owned: a buffer
+    /// per connection.
+    #[arg(long, value_name = "MODE", default_value = "buffer-ring", value_parser = ["buffer-ring", "owned"])]
+    recv: String,
+    /// Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1.
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls writes its certificate, in PEM [default: $TMPDIR/ringlet-http-server.pem].
+    #[arg(long, value_name = "PATH", requires = "tls")]
+    cert_out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let mut addr: SocketAddr = "127.0.0.1:8080".parse().expect("a valid address");
-    let mut workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut tls = false;
-    let mut recv_pool = true;
-    let mut cert_out = std::env::temp_dir().join("ringlet-http-server.pem");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--tls" {
-            tls = true;
-            continue;
-        }
-        let value = args.next();
-        match (arg.as_str(), value.as_deref().map(str::parse::<SocketAddr>)) {
-            ("--addr", Some(Ok(a))) => addr = a,
-            ("--recv", _) if value.as_deref() == Some("buffer-ring") => recv_pool = true,
-            ("--recv", _) if value.as_deref() == Some("owned") => recv_pool = false,
-            ("--cert-out", _) if value.is_some() => cert_out = value.unwrap_or_default().into(),
-            ("--workers", _) => match value.as_deref().map(str::parse::<usize>) {
-                Some(Ok(n)) if n > 0 => workers = n,
-                _ => {
-                    eprintln!("http-server: --workers needs a positive number\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            ("-h" | "--help", _) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            _ => {
-                eprintln!("http-server: bad argument {arg:?}\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let args = Args::parse();
+    let addr = args.addr;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let tls = args.tls;
+    let recv_pool = args.recv == "buffer-ring";
+    let cert_out = args
+        .cert_out
+        .unwrap_or_else(|| std::env::temp_dir().join("ringlet-http-server.pem"));
     let tls = match tls.then(ringlet_examples::tls::self_signed).transpose() {
         Ok(tls) => tls,
         Err(e) => {

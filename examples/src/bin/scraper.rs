@@ -11,36 +11,30 @@
 use std::process::ExitCode;
 use std::rc::Rc;
 
+use clap::Parser;
+use ringlet_examples::cli::positive;
+
 use ringlet::sync::Semaphore;
 use ringlet::task::gather;
 use ringlet_examples::http::{self, Url};
 
-const USAGE: &str = "usage: scraper [--max-in-flight N] URL...";
+/// Fetches many URLs concurrently, at most N at a time.
+#[derive(Parser, Debug)]
+#[command(name = "scraper", version)]
+struct Args {
+    /// Fetches in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = positive)]
+    max_in_flight: usize,
+    /// The URLs to fetch.
+    #[arg(value_name = "URL", required = true)]
+    urls: Vec<String>,
+}
 
 fn main() -> ExitCode {
-    let mut max_in_flight = 8;
-    let mut urls = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--max-in-flight" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) if n > 0 => max_in_flight = n,
-                _ => {
-                    eprintln!("scraper: --max-in-flight needs a positive number\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            url => urls.push(url.to_string()),
-        }
-    }
-    if urls.is_empty() {
-        eprintln!("scraper: no URL given\n{USAGE}");
-        return ExitCode::from(2);
-    }
+    let Args {
+        max_in_flight,
+        urls,
+    } = Args::parse();
     let results = match ringlet::run(scrape(urls.clone(), max_in_flight)) {
         Ok(results) => results,
         Err(e) => {
