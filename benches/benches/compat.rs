@@ -11,194 +11,64 @@
 
 use std::time::{Duration, Instant};
 
-use ringlet::compat::Compat;
+use ringlet_benches::adapter::{Net, Ringlet, RingletCompat, Tokio};
 use ringlet_benches::{REPEATS, full_run, median};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MESSAGE: usize = 64;
 const CHUNK: usize = 64 << 10;
 
-fn ringlet_rt() -> ringlet::Runtime {
-    ringlet::Runtime::builder().workers(1).build().unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap()
-}
-
-/// A connected pair on ringlet: (client, server side).
-async fn ringlet_pair() -> (ringlet::net::TcpStream, ringlet::net::TcpStream) {
-    let listener = ringlet::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = ringlet::spawn(async move { listener.accept().await.unwrap().0 });
-    let client = ringlet::net::TcpStream::connect(addr).await.unwrap();
-    client.set_nodelay(true).unwrap();
-    (client, accepted.await.unwrap())
-}
-
-/// Ping-pong, owned buffers on both sides.
-fn owned_ping_pong(n: u64) -> Duration {
-    ringlet_rt().block_on(async move {
-        let (client, server) = ringlet_pair().await;
-        let echo = ringlet::spawn(async move {
+/// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection, both
+/// ends on one thread.
+fn ping_pong<R: Net>(n: u64) -> Duration {
+    R::block_on(async move {
+        let (listener, addr) = R::listen().await;
+        let echo = R::spawn(async move {
+            let mut s = R::accept(&listener).await;
             let mut buf = vec![0u8; MESSAGE];
             for _ in 0..n {
-                let (r, b) = server.read_exact(buf).await;
-                r.unwrap();
-                let (r, b) = server.write_all(b).await;
-                r.unwrap();
-                buf = b;
+                buf = R::read_exact(&mut s, buf).await;
+                buf = R::write_all(&mut s, buf).await;
             }
         });
+        let mut c = R::connect(addr).await;
         let mut buf = vec![7u8; MESSAGE];
         let start = Instant::now();
         for _ in 0..n {
-            let (r, b) = client.write_all(buf).await;
-            r.unwrap();
-            let (r, b) = client.read_exact(b).await;
-            r.unwrap();
-            buf = b;
+            buf = R::write_all(&mut c, buf).await;
+            buf = R::read_exact(&mut c, buf).await;
         }
         let elapsed = start.elapsed();
-        echo.await.unwrap();
+        echo.await;
         elapsed
     })
 }
 
-/// Ping-pong through `Compat` on both sides (tokio's traits over ringlet).
-fn compat_ping_pong(n: u64) -> Duration {
-    ringlet_rt().block_on(async move {
-        let (client, server) = ringlet_pair().await;
-        let echo = ringlet::spawn(async move {
-            let mut server = Compat::new(server);
-            let mut buf = vec![0u8; MESSAGE];
-            for _ in 0..n {
-                server.read_exact(&mut buf).await.unwrap();
-                server.write_all(&buf).await.unwrap();
-                server.flush().await.unwrap();
-            }
-        });
-        let mut client = Compat::new(client);
-        let mut buf = vec![7u8; MESSAGE];
+/// Sends `chunks` chunks of `CHUNK` bytes one way, the receiver reading until EOF.
+fn bulk<R: Net>(chunks: u64) -> Duration {
+    R::block_on(async move {
+        let (listener, addr) = R::listen().await;
+        let accepted = R::spawn(async move { R::accept(&listener).await });
+        let mut client = R::connect(addr).await;
+        let mut server = accepted.await;
         let start = Instant::now();
-        for _ in 0..n {
-            client.write_all(&buf).await.unwrap();
-            client.flush().await.unwrap();
-            client.read_exact(&mut buf).await.unwrap();
-        }
-        let elapsed = start.elapsed();
-        echo.await.unwrap();
-        elapsed
-    })
-}
-
-fn tokio_ping_pong(n: u64) -> Duration {
-    tokio_rt().block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let echo = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; MESSAGE];
-            for _ in 0..n {
-                s.read_exact(&mut buf).await.unwrap();
-                s.write_all(&buf).await.unwrap();
-            }
-        });
-        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
-        c.set_nodelay(true).unwrap();
-        let mut buf = vec![7u8; MESSAGE];
-        let start = Instant::now();
-        for _ in 0..n {
-            c.write_all(&buf).await.unwrap();
-            c.read_exact(&mut buf).await.unwrap();
-        }
-        let elapsed = start.elapsed();
-        echo.await.unwrap();
-        elapsed
-    })
-}
-
-/// Bulk: `chunks` writes of 64 KiB one way, read in 64 KiB reads; timed to the last byte.
-fn owned_bulk(chunks: u64) -> Duration {
-    ringlet_rt().block_on(async move {
-        let (client, server) = ringlet_pair().await;
-        let start = Instant::now();
-        let sink = ringlet::spawn(async move {
+        let sink = R::spawn(async move {
             let mut buf = vec![0u8; CHUNK];
             let mut total = 0;
             loop {
-                let (n, b) = server.read(buf).await;
-                match n.unwrap() {
-                    0 => return total,
-                    n => total += n as u64,
+                let (n, b) = R::read(&mut server, buf).await;
+                if n == 0 {
+                    return total;
                 }
+                total += n as u64;
                 buf = b;
             }
         });
         let mut buf = vec![7u8; CHUNK];
         for _ in 0..chunks {
-            let (r, b) = client.write_all(buf).await;
-            r.unwrap();
-            buf = b;
+            buf = R::write_all(&mut client, buf).await;
         }
-        client.shutdown(std::net::Shutdown::Write).unwrap();
-        assert_eq!(sink.await.unwrap(), chunks * CHUNK as u64);
-        start.elapsed()
-    })
-}
-
-fn compat_bulk(chunks: u64) -> Duration {
-    ringlet_rt().block_on(async move {
-        let (client, server) = ringlet_pair().await;
-        let start = Instant::now();
-        let sink = ringlet::spawn(async move {
-            let mut server = Compat::new(server);
-            let mut buf = vec![0u8; CHUNK];
-            let mut total = 0;
-            loop {
-                match server.read(&mut buf).await.unwrap() {
-                    0 => return total,
-                    n => total += n as u64,
-                }
-            }
-        });
-        let mut client = Compat::new(client);
-        let buf = vec![7u8; CHUNK];
-        for _ in 0..chunks {
-            client.write_all(&buf).await.unwrap();
-        }
-        client.shutdown().await.unwrap();
-        assert_eq!(sink.await.unwrap(), chunks * CHUNK as u64);
-        start.elapsed()
-    })
-}
-
-fn tokio_bulk(chunks: u64) -> Duration {
-    tokio_rt().block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        let start = Instant::now();
-        let sink = tokio::spawn(async move {
-            let mut buf = vec![0u8; CHUNK];
-            let mut total = 0;
-            loop {
-                match server.read(&mut buf).await.unwrap() {
-                    0 => return total,
-                    n => total += n as u64,
-                }
-            }
-        });
-        let buf = vec![7u8; CHUNK];
-        for _ in 0..chunks {
-            client.write_all(&buf).await.unwrap();
-        }
-        client.shutdown().await.unwrap();
-        assert_eq!(sink.await.unwrap(), chunks * CHUNK as u64);
+        R::shutdown_write(&mut client).await;
+        assert_eq!(sink.await, chunks * CHUNK as u64);
         start.elapsed()
     })
 }
@@ -226,12 +96,16 @@ fn main() {
         "tcp ping-pong 64 B",
         "rt",
         100_000 / scale,
-        [owned_ping_pong, compat_ping_pong, tokio_ping_pong],
+        [
+            ping_pong::<Ringlet>,
+            ping_pong::<RingletCompat>,
+            ping_pong::<Tokio>,
+        ],
     );
     three_way(
         "tcp bulk 64 MiB",
         "64KiB",
         1024 / scale.min(16),
-        [owned_bulk, compat_bulk, tokio_bulk],
+        [bulk::<Ringlet>, bulk::<RingletCompat>, bulk::<Tokio>],
     );
 }

@@ -15,10 +15,10 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use ringlet_benches::adapter::{Files, Ringlet, Tokio, TokioPread};
 use ringlet_benches::{REPEATS, compare, full_run};
 
 const BLOCK: usize = 4096;
@@ -73,99 +73,38 @@ fn check(buf: &[u8], offset: u64) {
 }
 
 /// `reads` random reads spread over `depth` concurrent readers, on ringlet.
-fn ringlet_reads(reads: u64, depth: u64) -> Duration {
-    let rt = ringlet::Runtime::builder().workers(1).build().unwrap();
-    rt.block_on(async move {
-        let file = Rc::new(ringlet::fs::File::open(path()).await.unwrap());
-        let start = Instant::now();
-        let readers = (0..depth).map(|r| {
-            let file = file.clone();
-            async move {
-                let mut buf = vec![0u8; BLOCK];
-                for i in 0..reads / depth {
-                    let off = offset(r, i);
-                    let (res, b) = file.read_exact_at(buf, off).await;
-                    res.unwrap();
-                    check(&b, off);
-                    buf = b;
-                }
-            }
-        });
-        ringlet::task::gather(readers).await;
-        start.elapsed()
-    })
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-}
-
-/// The same reads through `tokio::fs::File`: each reader its own handle, seek + read.
-fn tokio_fs_reads(reads: u64, depth: u64) -> Duration {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    tokio_rt().block_on(async move {
+/// `reads` 4 KiB reads at random offsets, `depth` readers at once (each with its own
+/// handle on the file), every block checked.
+fn reads<R: Files>(reads: u64, depth: u64) -> Duration {
+    R::block_on(async move {
         let mut files = Vec::new();
         for _ in 0..depth {
-            files.push(tokio::fs::File::open(path()).await.unwrap());
+            files.push(R::open(path()).await);
         }
         let start = Instant::now();
         let readers: Vec<_> = files
             .into_iter()
             .zip(0..)
             .map(|(mut file, r)| {
-                tokio::spawn(async move {
+                R::spawn(async move {
                     let mut buf = vec![0u8; BLOCK];
                     for i in 0..reads / depth {
                         let off = offset(r, i);
-                        file.seek(std::io::SeekFrom::Start(off)).await.unwrap();
-                        file.read_exact(&mut buf).await.unwrap();
+                        buf = R::read_exact_at(&mut file, buf, off).await;
                         check(&buf, off);
                     }
                 })
             })
             .collect();
         for r in readers {
-            r.await.unwrap();
-        }
-        start.elapsed()
-    })
-}
-
-/// The same reads as positioned reads on tokio's blocking pool.
-fn tokio_pread_reads(reads: u64, depth: u64) -> Duration {
-    tokio_rt().block_on(async move {
-        let file = Arc::new(std::fs::File::open(path()).unwrap());
-        let start = Instant::now();
-        let readers: Vec<_> = (0..depth)
-            .map(|r| {
-                let file = file.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; BLOCK];
-                    for i in 0..reads / depth {
-                        let off = offset(r, i);
-                        let file = file.clone();
-                        buf = tokio::task::spawn_blocking(move || {
-                            file.read_exact_at(&mut buf, off).unwrap();
-                            buf
-                        })
-                        .await
-                        .unwrap();
-                        check(&buf, off);
-                    }
-                })
-            })
-            .collect();
-        for r in readers {
-            r.await.unwrap();
+            r.await;
         }
         start.elapsed()
     })
 }
 
 fn main() {
-    let reads = if full_run() { 64_000 } else { 640 };
+    let count = if full_run() { 64_000 } else { 640 };
     println!(
         "median of {REPEATS} interleaved runs per runtime; {} MiB file (page cache), 4 KiB random reads",
         file_size() >> 20
@@ -173,26 +112,26 @@ fn main() {
     path();
     compare(
         "read QD1 vs tokio::fs",
-        reads,
-        |n| ringlet_reads(n, 1),
-        |n| tokio_fs_reads(n, 1),
+        count,
+        |n| reads::<Ringlet>(n, 1),
+        |n| reads::<Tokio>(n, 1),
     );
     compare(
         "read QD1 vs spawn_blocking",
-        reads,
-        |n| ringlet_reads(n, 1),
-        |n| tokio_pread_reads(n, 1),
+        count,
+        |n| reads::<Ringlet>(n, 1),
+        |n| reads::<TokioPread>(n, 1),
     );
     compare(
         "read QD32 vs tokio::fs",
-        reads,
-        |n| ringlet_reads(n, 32),
-        |n| tokio_fs_reads(n, 32),
+        count,
+        |n| reads::<Ringlet>(n, 32),
+        |n| reads::<Tokio>(n, 32),
     );
     compare(
         "read QD32 vs spawn_blocking",
-        reads,
-        |n| ringlet_reads(n, 32),
-        |n| tokio_pread_reads(n, 32),
+        count,
+        |n| reads::<Ringlet>(n, 32),
+        |n| reads::<TokioPread>(n, 32),
     );
 }

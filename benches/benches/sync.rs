@@ -1,9 +1,10 @@
 //! Synchronization micro-benchmarks, ringlet against tokio.
 //!
-//! Same bodies on both runtimes through the `Runtime` adapter, interleaved runs, medians;
-//! ratio = tokio time / ringlet time (above 1.0: ringlet is faster). Local primitives run
-//! on one worker (tokio: current-thread); the cross-worker channel runs producer and
-//! consumer on two workers (tokio: multi-thread runtime with two workers).
+//! Each body is written once, generic over the runtime adapter
+//! (`ringlet_benches::adapter`); interleaved runs, medians; ratio = tokio time / ringlet
+//! time (above 1.0: ringlet is faster). Local primitives run on one thread (ringlet: one
+//! worker; tokio: current-thread with a `LocalSet`); the cross-worker channel runs
+//! producer and consumer on two workers (tokio: multi-thread runtime with two workers).
 //!
 //! ```sh
 //! cargo bench -p ringlet-benches --bench sync
@@ -11,214 +12,104 @@
 
 use std::time::{Duration, Instant};
 
+use ringlet_benches::adapter::{Ringlet, Rt, Tokio};
 use ringlet_benches::{REPEATS, compare, full_run};
 
 const LOCKS: u64 = 1_000_000;
 const MESSAGES: u64 = 1_000_000;
 
-trait Runtime {
-    /// Lock and unlock an uncontended mutex `n` times.
-    fn uncontended_lock(n: u64) -> Duration;
-    /// Acquire and release a semaphore permit `n` times.
-    fn semaphore(n: u64) -> Duration;
-    /// Send `n` messages through a bounded (1024) channel to a task on the same worker.
-    fn mpsc_local(n: u64) -> Duration;
-    /// Send `n` messages through a bounded (1024) channel from one worker to another.
-    fn mpsc_cross_worker(n: u64) -> Duration;
-    /// `n` round trips between two tasks on one worker: a message out on one bounded
-    /// channel, its reply back on another.
-    fn channel_round_trip(n: u64) -> Duration;
+/// Lock and unlock an uncontended mutex `n` times.
+fn uncontended_lock<R: Rt>(n: u64) -> Duration {
+    R::block_on(async move {
+        let m = R::mutex(0u64);
+        let start = Instant::now();
+        for _ in 0..n {
+            R::with_lock(&m, |v| *v += 1).await;
+        }
+        let elapsed = start.elapsed();
+        assert_eq!(R::into_inner(m), n);
+        elapsed
+    })
 }
 
-struct Ringlet;
-
-fn one_worker() -> ringlet::Runtime {
-    ringlet::Runtime::builder().workers(1).build().unwrap()
+/// Acquire and release a semaphore permit `n` times.
+fn semaphore<R: Rt>(n: u64) -> Duration {
+    R::block_on(async move {
+        let s = R::semaphore(1);
+        let start = Instant::now();
+        for _ in 0..n {
+            R::acquire_release(&s).await;
+        }
+        start.elapsed()
+    })
 }
 
-impl Runtime for Ringlet {
-    fn uncontended_lock(n: u64) -> Duration {
-        one_worker().block_on(async move {
-            let m = ringlet::sync::Mutex::new(0u64);
-            let start = Instant::now();
-            for _ in 0..n {
-                *m.lock().await += 1;
-            }
-            assert_eq!(m.into_inner(), n);
-            start.elapsed()
-        })
-    }
-
-    fn semaphore(n: u64) -> Duration {
-        one_worker().block_on(async move {
-            let s = ringlet::sync::Semaphore::new(1);
-            let start = Instant::now();
-            for _ in 0..n {
-                drop(s.acquire().await.unwrap());
-            }
-            start.elapsed()
-        })
-    }
-
-    fn mpsc_local(n: u64) -> Duration {
-        one_worker().block_on(async move {
-            let (tx, mut rx) = ringlet::sync::mpsc::channel(1024);
-            let start = Instant::now();
-            let producer = ringlet::spawn(async move {
-                for i in 0..n {
-                    tx.send(i).await.unwrap();
-                }
-            });
-            let mut sum = 0;
-            while let Some(i) = rx.recv().await {
-                sum += i;
-            }
-            producer.await.unwrap();
-            assert_eq!(sum, n * (n - 1) / 2);
-            start.elapsed()
-        })
-    }
-
-    fn channel_round_trip(n: u64) -> Duration {
-        one_worker().block_on(async move {
-            let (ping, mut pings) = ringlet::sync::mpsc::channel::<u64>(1);
-            let (pong, mut pongs) = ringlet::sync::mpsc::channel::<u64>(1);
-            let echo = ringlet::spawn(async move {
-                while let Some(i) = pings.recv().await {
-                    pong.send(i + 1).await.unwrap();
-                }
-            });
-            let start = Instant::now();
+/// Send `n` messages through a bounded (1024) channel to a task on the same thread.
+fn mpsc_local<R: Rt>(n: u64) -> Duration {
+    R::block_on(async move {
+        let (tx, mut rx) = R::channel(1024);
+        let start = Instant::now();
+        let producer = R::spawn(async move {
             for i in 0..n {
-                ping.send(i).await.unwrap();
-                assert_eq!(pongs.recv().await, Some(i + 1));
+                R::send(&tx, i).await;
             }
-            let elapsed = start.elapsed();
-            drop(ping);
-            echo.await.unwrap();
-            elapsed
-        })
-    }
-
-    fn mpsc_cross_worker(n: u64) -> Duration {
-        let rt = ringlet::Runtime::builder().workers(2).build().unwrap();
-        rt.block_on(async move {
-            let (tx, mut rx) = ringlet::sync::shared::mpsc::channel(1024);
-            let start = Instant::now();
-            let producer = ringlet::spawn_on(1, move || async move {
-                for i in 0..n {
-                    tx.send(i).await.unwrap();
-                }
-            });
-            let mut sum = 0;
-            while let Some(i) = rx.recv().await {
-                sum += i;
-            }
-            producer.await.unwrap();
-            assert_eq!(sum, n * (n - 1) / 2);
-            start.elapsed()
-        })
-    }
+        });
+        let mut sum = 0;
+        while let Some(i) = R::recv(&mut rx).await {
+            sum += i;
+        }
+        producer.await;
+        assert_eq!(sum, n * (n - 1) / 2);
+        start.elapsed()
+    })
 }
 
-struct Tokio;
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
+/// `n` round trips between two tasks on one thread: a message out on one bounded channel,
+/// its reply back on another.
+fn channel_round_trip<R: Rt>(n: u64) -> Duration {
+    R::block_on(async move {
+        let (ping, mut pings) = R::channel::<u64>(1);
+        let (pong, mut pongs) = R::channel::<u64>(1);
+        let echo = R::spawn(async move {
+            while let Some(i) = R::recv(&mut pings).await {
+                R::send(&pong, i + 1).await;
+            }
+        });
+        let start = Instant::now();
+        for i in 0..n {
+            R::send(&ping, i).await;
+            assert_eq!(R::recv(&mut pongs).await, Some(i + 1));
+        }
+        let elapsed = start.elapsed();
+        drop(ping);
+        echo.await;
+        elapsed
+    })
 }
 
-impl Runtime for Tokio {
-    fn uncontended_lock(n: u64) -> Duration {
-        current_thread().block_on(async move {
-            let m = tokio::sync::Mutex::new(0u64);
-            let start = Instant::now();
-            for _ in 0..n {
-                *m.lock().await += 1;
-            }
-            assert_eq!(m.into_inner(), n);
-            start.elapsed()
-        })
-    }
-
-    fn semaphore(n: u64) -> Duration {
-        current_thread().block_on(async move {
-            let s = tokio::sync::Semaphore::new(1);
-            let start = Instant::now();
-            for _ in 0..n {
-                drop(s.acquire().await.unwrap());
-            }
-            start.elapsed()
-        })
-    }
-
-    fn mpsc_local(n: u64) -> Duration {
-        current_thread().block_on(async move {
-            let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-            let start = Instant::now();
-            let producer = tokio::spawn(async move {
-                for i in 0..n {
-                    tx.send(i).await.unwrap();
-                }
-            });
-            let mut sum = 0;
-            while let Some(i) = rx.recv().await {
-                sum += i;
-            }
-            producer.await.unwrap();
-            assert_eq!(sum, n * (n - 1) / 2);
-            start.elapsed()
-        })
-    }
-
-    fn channel_round_trip(n: u64) -> Duration {
-        current_thread().block_on(async move {
-            let (ping, mut pings) = tokio::sync::mpsc::channel::<u64>(1);
-            let (pong, mut pongs) = tokio::sync::mpsc::channel::<u64>(1);
-            let echo = tokio::spawn(async move {
-                while let Some(i) = pings.recv().await {
-                    pong.send(i + 1).await.unwrap();
-                }
-            });
-            let start = Instant::now();
+/// Send `n` messages through a bounded (1024) channel from one worker to another.
+fn mpsc_cross_worker<R: Rt>(n: u64) -> Duration {
+    R::block_on_two(async move {
+        let (tx, mut rx) = R::remote_channel(1024);
+        let start = Instant::now();
+        let producer = R::spawn_remote(1, async move {
             for i in 0..n {
-                ping.send(i).await.unwrap();
-                assert_eq!(pongs.recv().await, Some(i + 1));
+                R::remote_send(&tx, i).await;
             }
-            let elapsed = start.elapsed();
-            drop(ping);
-            echo.await.unwrap();
-            elapsed
-        })
-    }
-
-    fn mpsc_cross_worker(n: u64) -> Duration {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-            let start = Instant::now();
-            let producer = tokio::spawn(async move {
-                for i in 0..n {
-                    tx.send(i).await.unwrap();
-                }
-            });
-            // The consumer runs on a worker too (block_on's thread is not one).
-            let consumer = tokio::spawn(async move {
-                let mut sum = 0;
-                while let Some(i) = rx.recv().await {
-                    sum += i;
-                }
-                sum
-            });
-            producer.await.unwrap();
-            assert_eq!(consumer.await.unwrap(), n * (n - 1) / 2);
-            start.elapsed()
-        })
-    }
+        });
+        // The consumer on worker 0 (on tokio, block_on's thread is not a worker: the
+        // consumer runs on one of its two workers).
+        let consumer = R::spawn_remote(0, async move {
+            let mut sum = 0;
+            while let Some(i) = R::remote_recv(&mut rx).await {
+                sum += i;
+            }
+            sum
+        });
+        producer.await;
+        assert_eq!(consumer.await, n * (n - 1) / 2);
+        start.elapsed()
+    })
 }
 
 fn main() {
@@ -228,31 +119,31 @@ fn main() {
     compare(
         "mutex lock+unlock",
         LOCKS / scale,
-        Ringlet::uncontended_lock,
-        Tokio::uncontended_lock,
+        uncontended_lock::<Ringlet>,
+        uncontended_lock::<Tokio>,
     );
     compare(
         "semaphore acquire+release",
         LOCKS / scale,
-        Ringlet::semaphore,
-        Tokio::semaphore,
+        semaphore::<Ringlet>,
+        semaphore::<Tokio>,
     );
     compare(
         "mpsc local, per message",
         MESSAGES / scale,
-        Ringlet::mpsc_local,
-        Tokio::mpsc_local,
+        mpsc_local::<Ringlet>,
+        mpsc_local::<Tokio>,
     );
     compare(
         "channel round trip, local",
         MESSAGES / scale,
-        Ringlet::channel_round_trip,
-        Tokio::channel_round_trip,
+        channel_round_trip::<Ringlet>,
+        channel_round_trip::<Tokio>,
     );
     compare(
         "mpsc cross-worker, per msg",
         MESSAGES / scale,
-        Ringlet::mpsc_cross_worker,
-        Tokio::mpsc_cross_worker,
+        mpsc_cross_worker::<Ringlet>,
+        mpsc_cross_worker::<Tokio>,
     );
 }

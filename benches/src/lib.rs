@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub mod adapter;
 pub mod load;
 pub mod tokio_server;
 
