@@ -20,7 +20,7 @@ const CHUNK: usize = 64 << 10;
 /// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection, both
 /// ends on one thread.
 fn ping_pong<R: Net>(n: u64) -> Duration {
-    R::block_on(async move {
+    R::block_on_io(async move {
         let (listener, addr) = R::listen().await;
         let echo = R::spawn(async move {
             let mut s = R::accept(&listener).await;
@@ -45,7 +45,7 @@ fn ping_pong<R: Net>(n: u64) -> Duration {
 
 /// Sends `chunks` chunks of `CHUNK` bytes one way, the receiver reading until EOF.
 fn bulk<R: Net>(chunks: u64) -> Duration {
-    R::block_on(async move {
+    R::block_on_io(async move {
         let (listener, addr) = R::listen().await;
         let accepted = R::spawn(async move { R::accept(&listener).await });
         let mut client = R::connect(addr).await;

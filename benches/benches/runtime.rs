@@ -21,7 +21,7 @@ const TIMER_DELAY: Duration = Duration::from_millis(100);
 
 /// Spawns `n` tasks and joins them all.
 fn spawn_join<R: Rt>(n: u64) -> Duration {
-    R::block_on(async move {
+    R::block_on_io(async move {
         let start = Instant::now();
         let handles: Vec<_> = (0..n).map(|i| R::spawn(async move { i })).collect();
         let mut sum = 0;
@@ -36,7 +36,7 @@ fn spawn_join<R: Rt>(n: u64) -> Duration {
 /// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection, client
 /// and server on the same single-threaded runtime.
 fn tcp_ping_pong<R: Net>(n: u64) -> Duration {
-    R::block_on(async move {
+    R::block_on_io(async move {
         let (listener, addr) = R::listen().await;
         let server = R::spawn(async move {
             let mut s = R::accept(&listener).await;
@@ -62,7 +62,7 @@ fn tcp_ping_pong<R: Net>(n: u64) -> Duration {
 /// Spawns `n` tasks that each sleep `TIMER_DELAY`, and joins them: the time beyond the
 /// delay is the cost of creating, arming and firing the timers.
 fn timers<R: Rt>(n: u64) -> Duration {
-    R::block_on(async move {
+    R::block_on_io(async move {
         let start = Instant::now();
         let handles: Vec<_> = (0..n).map(|_| R::spawn(R::sleep(TIMER_DELAY))).collect();
         for h in handles {

@@ -14,8 +14,12 @@ use std::time::Duration;
 
 /// A runtime, as a benchmark body sees it.
 pub trait Rt: 'static {
-    /// Runs `f` on one thread: ringlet with one worker, tokio current-thread.
+    /// Runs `f` on one thread: ringlet with one worker, tokio current-thread without its
+    /// I/O and timer drivers (which slow its wake path when nothing needs them).
     fn block_on<F: Future>(f: F) -> F::Output;
+    /// As [`block_on`](Rt::block_on), for bodies that use sockets or timers: tokio with its
+    /// I/O and timer drivers (ringlet's ring is both).
+    fn block_on_io<F: Future>(f: F) -> F::Output;
     /// Runs `f` on a runtime with two workers, for [`spawn_remote`](Rt::spawn_remote).
     fn block_on_two<F: Future>(f: F) -> F::Output;
     /// Spawns a task on this thread (the task need not be `Send`); the future joins it.
@@ -141,18 +145,14 @@ fn ringlet_runtime(workers: usize) -> ringlet::Runtime {
         .expect("a ringlet runtime")
 }
 
-fn tokio_current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
 /// `Rt` for a ringlet-based adapter.
 macro_rules! ringlet_rt {
     ($t:ty) => {
         impl Rt for $t {
             fn block_on<F: Future>(f: F) -> F::Output {
+                ringlet_runtime(1).block_on(f)
+            }
+            fn block_on_io<F: Future>(f: F) -> F::Output {
                 ringlet_runtime(1).block_on(f)
             }
             fn block_on_two<F: Future>(f: F) -> F::Output {
@@ -238,7 +238,17 @@ macro_rules! tokio_rt {
     ($t:ty) => {
         impl Rt for $t {
             fn block_on<F: Future>(f: F) -> F::Output {
-                tokio::task::LocalSet::new().block_on(&tokio_current_thread(), f)
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("a tokio runtime");
+                tokio::task::LocalSet::new().block_on(&rt, f)
+            }
+            fn block_on_io<F: Future>(f: F) -> F::Output {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
+                tokio::task::LocalSet::new().block_on(&rt, f)
             }
             fn block_on_two<F: Future>(f: F) -> F::Output {
                 tokio::runtime::Builder::new_multi_thread()
