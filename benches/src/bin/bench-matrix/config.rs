@@ -15,6 +15,13 @@ pub(crate) struct Config {
     /// The throughput chart (SVG).
     #[arg(long, value_name = "PATH", default_value = "docs/echo-throughput.svg")]
     pub(crate) svg: PathBuf,
+    /// The server-CPU-per-message chart (SVG).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "docs/echo-cpu-per-message.svg"
+    )]
+    pub(crate) cpu_svg: PathBuf,
     /// Repetitions of every cell, servers interleaved.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) reps: u16,

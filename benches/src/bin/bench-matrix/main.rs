@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! bench-matrix [--out docs/benchmarks-matrix.md] [--svg docs/echo-throughput.svg]
+//!              [--cpu-svg docs/echo-cpu-per-message.svg]
 //!              [--reps 3] [--duration 2] [--connections 1,50,500,2000] [--sizes 64,4096]
 //!              [--rate 50000] [--idle 10000] [--no-efficiency]
 //! ```
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use chart::chart;
+use chart::{Metric, chart};
 use config::Config;
 use efficiency::measure_efficiency;
 use load::{Key, Load, Sample};
@@ -100,10 +101,17 @@ fn main() {
         efficiency.as_ref(),
     );
     std::fs::write(&cfg.out, md).unwrap();
-    std::fs::write(
-        &cfg.svg,
-        chart(&samples, worker_counts[0], &cfg.sizes, &cfg.conns),
-    )
-    .unwrap();
-    eprintln!("wrote {} and {}", cfg.out.display(), cfg.svg.display());
+    for (path, metric) in [
+        (&cfg.svg, Metric::Throughput),
+        (&cfg.cpu_svg, Metric::CpuPerMessage),
+    ] {
+        let svg = chart(&samples, metric, worker_counts[0], &cfg.sizes, &cfg.conns);
+        std::fs::write(path, svg).unwrap();
+    }
+    eprintln!(
+        "wrote {}, {} and {}",
+        cfg.out.display(),
+        cfg.svg.display(),
+        cfg.cpu_svg.display()
+    );
 }

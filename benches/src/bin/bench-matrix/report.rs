@@ -183,8 +183,11 @@ pub(crate) fn report(
     }
     writeln!(
         w,
-        "\n![echo throughput against connections]({})",
-        cfg.svg.file_name().unwrap().to_string_lossy()
+        "\n![echo throughput against connections]({})\n\n\
+         ![echo server CPU per message against connections]({})\n\n\
+         Lines through the medians; each bar spans the slowest to the fastest run.",
+        cfg.svg.file_name().unwrap().to_string_lossy(),
+        cfg.cpu_svg.file_name().unwrap().to_string_lossy()
     )
     .unwrap();
     md
