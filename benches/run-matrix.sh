@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the servers and the load generator, then runs the echo benchmark matrix and the
-# efficiency measurements, and writes docs/benchmarks-matrix.md and
-# docs/echo-throughput.svg. Extra arguments go to bench-matrix (e.g. `--reps 1
+# efficiency measurements, and writes docs/benchmarks-matrix.md, docs/echo-throughput.svg
+# and docs/echo-cpu-per-message.svg. Extra arguments go to bench-matrix (e.g. `--reps 1
 # --duration 1` for a quick look). Needs taskset and strace; installs them with apt when
 # missing.
 set -euo pipefail
