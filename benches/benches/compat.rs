@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use ringlet_benches::Bench;
 use ringlet_benches::adapter::{Net, Ringlet, RingletCompat, Tokio};
-use ringlet_benches::{REPEATS, full_run, median};
 
 const MESSAGE: usize = 64;
 const CHUNK: usize = 64 << 10;
@@ -73,39 +73,24 @@ fn bulk<R: Net>(chunks: u64) -> Duration {
     })
 }
 
-/// Runs the three interleaved and prints per-op medians with the ratios that matter.
-fn three_way(name: &str, unit: &str, ops: u64, runs: [fn(u64) -> Duration; 3]) {
-    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..REPEATS {
-        for (run, s) in runs.iter().zip(&mut samples) {
-            s.push(run(ops));
-        }
-    }
-    let [owned, compat, tokio] = samples.map(|s| median(s).as_nanos() as f64 / ops as f64);
-    println!(
-        "{name:<22} owned {owned:>9.1} ns/{unit}  compat {compat:>9.1} ns/{unit}  tokio \
-         {tokio:>9.1} ns/{unit}  compat/owned {:.2}x  tokio/compat {:.2}x",
-        compat / owned,
-        tokio / compat
-    );
-}
-
 fn main() {
-    let scale = if full_run() { 1 } else { 100 };
-    three_way(
-        "tcp ping-pong 64 B",
-        "rt",
-        100_000 / scale,
-        [
-            ping_pong::<Ringlet>,
-            ping_pong::<RingletCompat>,
-            ping_pong::<Tokio>,
+    let mut bench = Bench::new();
+    bench.compare(
+        "compat_ping_pong_64B",
+        100_000,
+        &[
+            ("owned", ping_pong::<Ringlet>),
+            ("compat", ping_pong::<RingletCompat>),
+            ("tokio", ping_pong::<Tokio>),
         ],
     );
-    three_way(
-        "tcp bulk 64 MiB",
-        "64KiB",
-        1024 / scale.min(16),
-        [bulk::<Ringlet>, bulk::<RingletCompat>, bulk::<Tokio>],
+    bench.compare(
+        "compat_bulk_64KiB_chunks",
+        1024,
+        &[
+            ("owned", bulk::<Ringlet>),
+            ("compat", bulk::<RingletCompat>),
+            ("tokio", bulk::<Tokio>),
+        ],
     );
 }

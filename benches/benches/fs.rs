@@ -19,9 +19,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ringlet_benches::adapter::{Files, Ringlet, Tokio, TokioPread};
-use ringlet_benches::{REPEATS, compare, full_run};
+use ringlet_benches::{Bench, full_run};
 
 const BLOCK: usize = 4096;
+/// Reads per measured batch.
+const READS: u64 = 64_000;
 
 /// The file's size: 1 GiB for the benchmark, 64 MiB for the quick check.
 fn file_size() -> u64 {
@@ -104,34 +106,28 @@ fn reads<R: Files>(reads: u64, depth: u64) -> Duration {
 }
 
 fn main() {
-    let count = if full_run() { 64_000 } else { 640 };
     println!(
-        "median of {REPEATS} interleaved runs per runtime; {} MiB file (page cache), 4 KiB random reads",
+        "{} MiB file (page cache), 4 KiB random reads",
         file_size() >> 20
     );
     path();
-    compare(
-        "read QD1 vs tokio::fs",
-        count,
-        |n| reads::<Ringlet>(n, 1),
-        |n| reads::<Tokio>(n, 1),
+    let mut bench = Bench::new();
+    bench.compare(
+        "file_reads_qd1",
+        READS,
+        &[
+            ("ringlet", |n| reads::<Ringlet>(n, 1)),
+            ("tokio-fs", |n| reads::<Tokio>(n, 1)),
+            ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 1)),
+        ],
     );
-    compare(
-        "read QD1 vs spawn_blocking",
-        count,
-        |n| reads::<Ringlet>(n, 1),
-        |n| reads::<TokioPread>(n, 1),
-    );
-    compare(
-        "read QD32 vs tokio::fs",
-        count,
-        |n| reads::<Ringlet>(n, 32),
-        |n| reads::<Tokio>(n, 32),
-    );
-    compare(
-        "read QD32 vs spawn_blocking",
-        count,
-        |n| reads::<Ringlet>(n, 32),
-        |n| reads::<TokioPread>(n, 32),
+    bench.compare(
+        "file_reads_qd32",
+        READS,
+        &[
+            ("ringlet", |n| reads::<Ringlet>(n, 32)),
+            ("tokio-fs", |n| reads::<Tokio>(n, 32)),
+            ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 32)),
+        ],
     );
 }

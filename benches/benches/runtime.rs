@@ -1,8 +1,9 @@
 //! Runtime micro-benchmarks, ringlet against tokio's current-thread runtime (epoll).
 //!
 //! Each body is written once, generic over the runtime adapter
-//! (`ringlet_benches::adapter`), run on both, interleaved and repeated, and reported as
-//! the median with the ratio tokio/ringlet (above 1.0 means ringlet is faster).
+//! (`ringlet_benches::adapter`), measured on both by criterion (`ringlet_benches::Bench`),
+//! and reported as the median with the ratio tokio/ringlet (above 1.0 means ringlet is
+//! faster).
 //!
 //! ```sh
 //! cargo bench -p ringlet-benches --bench runtime
@@ -10,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use ringlet_benches::Bench;
 use ringlet_benches::adapter::{Net, Ringlet, Rt, Tokio};
-use ringlet_benches::{REPEATS, compare, full_run};
 
 const SPAWNS: u64 = 100_000;
 const ROUND_TRIPS: u64 = 50_000;
@@ -73,25 +74,26 @@ fn timers<R: Rt>(n: u64) -> Duration {
 }
 
 fn main() {
-    let quick = !full_run();
-    let scale = if quick { 100 } else { 1 };
-    println!("median of {REPEATS} interleaved runs per runtime");
-    compare(
-        "spawn+join",
-        SPAWNS / scale,
-        spawn_join::<Ringlet>,
-        spawn_join::<Tokio>,
+    let mut bench = Bench::new();
+    bench.compare(
+        "spawn_join",
+        SPAWNS,
+        &[
+            ("ringlet", spawn_join::<Ringlet>),
+            ("tokio", spawn_join::<Tokio>),
+        ],
     );
-    compare(
-        "tcp ping-pong 64 B",
-        ROUND_TRIPS / scale,
-        tcp_ping_pong::<Ringlet>,
-        tcp_ping_pong::<Tokio>,
+    bench.compare(
+        "tcp_ping_pong_64B",
+        ROUND_TRIPS,
+        &[
+            ("ringlet", tcp_ping_pong::<Ringlet>),
+            ("tokio", tcp_ping_pong::<Tokio>),
+        ],
     );
-    compare(
-        "100k timers (overhead)",
-        TIMERS / scale,
-        timers::<Ringlet>,
-        timers::<Tokio>,
+    bench.compare(
+        "timers_overhead",
+        TIMERS,
+        &[("ringlet", timers::<Ringlet>), ("tokio", timers::<Tokio>)],
     );
 }

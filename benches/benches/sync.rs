@@ -1,8 +1,8 @@
 //! Synchronization micro-benchmarks, ringlet against tokio.
 //!
 //! Each body is written once, generic over the runtime adapter
-//! (`ringlet_benches::adapter`); interleaved runs, medians; ratio = tokio time / ringlet
-//! time (above 1.0: ringlet is faster). Local primitives run on one thread (ringlet: one
+//! (`ringlet_benches::adapter`), measured by criterion (`ringlet_benches::Bench`); ratio =
+//! tokio time / ringlet time (above 1.0: ringlet is faster). Local primitives run on one thread (ringlet: one
 //! worker; tokio: current-thread with a `LocalSet`); the cross-worker channel runs
 //! producer and consumer on two workers (tokio: multi-thread runtime with two workers).
 //!
@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
+use ringlet_benches::Bench;
 use ringlet_benches::adapter::{Ringlet, Rt, Tokio};
-use ringlet_benches::{REPEATS, compare, full_run};
 
 const LOCKS: u64 = 1_000_000;
 const MESSAGES: u64 = 1_000_000;
@@ -113,37 +113,45 @@ fn mpsc_cross_worker<R: Rt>(n: u64) -> Duration {
 }
 
 fn main() {
-    let quick = !full_run();
-    let scale = if quick { 1000 } else { 1 };
-    println!("median of {REPEATS} interleaved runs per runtime");
-    compare(
-        "mutex lock+unlock",
-        LOCKS / scale,
-        uncontended_lock::<Ringlet>,
-        uncontended_lock::<Tokio>,
+    let mut bench = Bench::new();
+    bench.compare(
+        "mutex_lock_unlock",
+        LOCKS,
+        &[
+            ("ringlet", uncontended_lock::<Ringlet>),
+            ("tokio", uncontended_lock::<Tokio>),
+        ],
     );
-    compare(
-        "semaphore acquire+release",
-        LOCKS / scale,
-        semaphore::<Ringlet>,
-        semaphore::<Tokio>,
+    bench.compare(
+        "semaphore_acquire_release",
+        LOCKS,
+        &[
+            ("ringlet", semaphore::<Ringlet>),
+            ("tokio", semaphore::<Tokio>),
+        ],
     );
-    compare(
-        "mpsc local, per message",
-        MESSAGES / scale,
-        mpsc_local::<Ringlet>,
-        mpsc_local::<Tokio>,
+    bench.compare(
+        "mpsc_local",
+        MESSAGES,
+        &[
+            ("ringlet", mpsc_local::<Ringlet>),
+            ("tokio", mpsc_local::<Tokio>),
+        ],
     );
-    compare(
-        "channel round trip, local",
-        MESSAGES / scale,
-        channel_round_trip::<Ringlet>,
-        channel_round_trip::<Tokio>,
+    bench.compare(
+        "channel_round_trip",
+        MESSAGES,
+        &[
+            ("ringlet", channel_round_trip::<Ringlet>),
+            ("tokio", channel_round_trip::<Tokio>),
+        ],
     );
-    compare(
-        "mpsc cross-worker, per msg",
-        MESSAGES / scale,
-        mpsc_cross_worker::<Ringlet>,
-        mpsc_cross_worker::<Tokio>,
+    bench.compare(
+        "mpsc_cross_worker",
+        MESSAGES,
+        &[
+            ("ringlet", mpsc_cross_worker::<Ringlet>),
+            ("tokio", mpsc_cross_worker::<Tokio>),
+        ],
     );
 }

@@ -1,16 +1,121 @@
 //! Benchmarks comparing ringlet with tokio; see `benches/` and docs/benchmarks.md.
 //!
-//! This library holds what the benchmark binaries share: running the same body on both
-//! runtimes, interleaved, and reporting medians and ratios.
+//! This library holds what the benchmark binaries share: the adapter every body is
+//! written against ([`adapter`]), the harness that measures a body on each runtime
+//! ([`Bench`], criterion) and the load generator's measurements ([`load`]).
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use criterion::Criterion;
 
 pub mod adapter;
 pub mod load;
 pub mod tokio_server;
 
-/// Runs per runtime; the median is reported.
-pub const REPEATS: usize = 5;
+/// The micro-benchmarks' harness: criterion, one group per benchmark and one function per
+/// runtime, each measured on the same generic body; after each group, the ratio of every
+/// runtime's median time to the first one's.
+///
+/// A body measures `n` operations and returns the time they took (setup excluded);
+/// criterion's iteration count is met by running it on batches of at most `batch`
+/// operations, so a benchmark with a fixed cost per run (a 100 ms sleep) or a setup (a
+/// connection) is measured on realistic batches. `cargo test --benches` runs every body
+/// once (criterion's test mode); `cargo bench` measures.
+pub struct Bench {
+    criterion: Criterion,
+    dir: PathBuf,
+}
+
+/// A body: `n` operations, their time.
+pub type Body = fn(u64) -> Duration;
+
+impl std::fmt::Debug for Bench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bench")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Bench {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Bench {
+    /// The harness, configured from the command line (`cargo bench -- --help`).
+    pub fn new() -> Bench {
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .join("criterion");
+        let criterion = Criterion::default()
+            .output_directory(&dir)
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(4))
+            .configure_from_args();
+        Bench { criterion, dir }
+    }
+
+    /// Measures `bodies` (named) one after the other, and prints each one's median time
+    /// per operation and its ratio to the first (`tokio/ringlet 2.40x`: ringlet is 2.4
+    /// times faster).
+    pub fn compare(&mut self, name: &str, batch: u64, bodies: &[(&str, Body)]) {
+        let mut group = self.criterion.benchmark_group(name);
+        for &(runtime, body) in bodies {
+            group.bench_function(runtime, |b| {
+                b.iter_custom(|iters| {
+                    let (mut left, mut total) = (iters.max(1), Duration::ZERO);
+                    while left > 0 {
+                        let n = left.min(batch.max(1));
+                        total += body(n);
+                        left -= n;
+                    }
+                    total
+                })
+            });
+        }
+        group.finish();
+        let medians: Vec<Option<f64>> = bodies
+            .iter()
+            .map(|(runtime, _)| median_ns(&self.dir.join(name).join(runtime)))
+            .collect();
+        if let Some(first) = medians[0] {
+            let mut line = format!("{name:<28} {}: {first:>10.1} ns/op", bodies[0].0);
+            for ((runtime, _), m) in bodies.iter().zip(&medians).skip(1) {
+                if let Some(m) = m {
+                    let _ = write!(
+                        line,
+                        "   {runtime}: {m:>10.1} ns/op  {runtime}/{} {:.2}x",
+                        bodies[0].0,
+                        m / first
+                    );
+                }
+            }
+            println!("{line}");
+        }
+    }
+}
+
+/// The median point estimate (ns per iteration) criterion saved for one benchmark, if it
+/// measured one (not in test mode).
+fn median_ns(dir: &Path) -> Option<f64> {
+    let json = std::fs::read_to_string(dir.join("new").join("estimates.json")).ok()?;
+    let after = &json[json.find("\"median\"")?..];
+    let value = &after[after.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = value.find([',', '}'])?;
+    value[..end].trim().parse().ok()
+}
+
+/// Whether the binary runs as a benchmark (`cargo bench`) rather than as a quick check
+/// (`cargo test --benches` passes no `--bench`).
+pub fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 /// The median of `samples`.
 ///
@@ -20,29 +125,6 @@ pub const REPEATS: usize = 5;
 pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-/// Whether the binary runs as a benchmark (`cargo bench`) rather than as a quick check
-/// (`cargo test --benches` passes no `--bench`).
-pub fn full_run() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
-/// Runs `ringlet` and `tokio` interleaved (A B A B ...), [`REPEATS`] times each, on `ops`
-/// operations, and prints the per-operation medians and the ratio tokio/ringlet (above 1:
-/// ringlet is faster).
-pub fn compare(name: &str, ops: u64, ringlet: fn(u64) -> Duration, tokio: fn(u64) -> Duration) {
-    let (mut r, mut t) = (Vec::new(), Vec::new());
-    for _ in 0..REPEATS {
-        r.push(ringlet(ops));
-        t.push(tokio(ops));
-    }
-    let per_op = |d: Duration| d.as_nanos() as f64 / ops as f64;
-    let (r, t) = (per_op(median(r)), per_op(median(t)));
-    println!(
-        "{name:<28} ringlet: {r:>9.1} ns/op   tokio: {t:>9.1} ns/op   tokio/ringlet {:.2}x",
-        t / r
-    );
 }
 
 #[cfg(test)]
