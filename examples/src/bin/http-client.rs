@@ -31,7 +31,7 @@ struct Args {
     /// How many times each URL is fetched.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = positive)]
     repeat: usize,
-    /// The URLs (http://HOST[:PORT]/PATH).
+    /// The URLs (`http://HOST[:PORT]/PATH`).
     #[arg(value_name = "URL", required = true, value_parser = url)]
     urls: Vec<Url>,
 }
