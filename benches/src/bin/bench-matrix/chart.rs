@@ -62,10 +62,13 @@ pub(crate) fn chart(
     sizes: &[usize],
     conns: &[usize],
 ) -> String {
-    let (panel_w, panel_h, legend_h) = (460u32, 380u32, 28u32);
+    let (panel_w, panel_h, entry_w, row_h) = (460u32, 380u32, 220u32, 22u32);
+    let width = panel_w * sizes.len().max(1) as u32;
+    // As many legend entries a row as fit; more rows when the chart is narrow.
+    let per_row = (width / entry_w).max(1) as usize;
+    let legend_h = row_h * Server::ALL.len().div_ceil(per_row) as u32 + 6;
     let mut svg = String::new();
     {
-        let width = panel_w * sizes.len().max(1) as u32;
         let root =
             SVGBackend::with_string(&mut svg, (width, panel_h + legend_h)).into_drawing_area();
         root.fill(&WHITE).expect("draw");
@@ -135,17 +138,18 @@ pub(crate) fn chart(
             }
         }
         for (n, (server, color)) in Server::ALL.iter().zip(COLORS).enumerate() {
-            let x = 20 + 220 * n as i32;
+            let x = 20 + (entry_w as usize * (n % per_row)) as i32;
+            let y = 14 + (row_h as usize * (n / per_row)) as i32;
             legend
                 .draw(&PathElement::new(
-                    vec![(x, 14), (x + 24, 14)],
+                    vec![(x, y), (x + 24, y)],
                     color.stroke_width(3),
                 ))
                 .expect("draw");
             legend
                 .draw(&Text::new(
                     server.name().to_string(),
-                    (x + 30, 8),
+                    (x + 30, y - 6),
                     ("sans-serif", 13).into_font(),
                 ))
                 .expect("draw");
