@@ -12,36 +12,10 @@
 use std::time::{Duration, Instant};
 
 use ringlet_benches::Bench;
+use ringlet_benches::adapter::tcp_ping_pong_64;
 use ringlet_benches::adapter::{Net, Ringlet, RingletCompat, Tokio};
 
-const MESSAGE: usize = 64;
 const CHUNK: usize = 64 << 10;
-
-/// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection, both
-/// ends on one thread.
-fn ping_pong<R: Net>(n: u64) -> Duration {
-    R::block_on_io(async move {
-        let (listener, addr) = R::listen().await;
-        let echo = R::spawn(async move {
-            let mut s = R::accept(&listener).await;
-            let mut buf = vec![0u8; MESSAGE];
-            for _ in 0..n {
-                buf = R::read_exact(&mut s, buf).await;
-                buf = R::write_all(&mut s, buf).await;
-            }
-        });
-        let mut c = R::connect(addr).await;
-        let mut buf = vec![7u8; MESSAGE];
-        let start = Instant::now();
-        for _ in 0..n {
-            buf = R::write_all(&mut c, buf).await;
-            buf = R::read_exact(&mut c, buf).await;
-        }
-        let elapsed = start.elapsed();
-        echo.await;
-        elapsed
-    })
-}
 
 /// Sends `chunks` chunks of `CHUNK` bytes one way, the receiver reading until EOF.
 fn bulk<R: Net>(chunks: u64) -> Duration {
@@ -79,9 +53,9 @@ fn main() {
         "compat_ping_pong_64B",
         100_000,
         &[
-            ("owned", ping_pong::<Ringlet>),
-            ("compat", ping_pong::<RingletCompat>),
-            ("tokio", ping_pong::<Tokio>),
+            ("owned", tcp_ping_pong_64::<Ringlet>),
+            ("compat", tcp_ping_pong_64::<RingletCompat>),
+            ("tokio", tcp_ping_pong_64::<Tokio>),
         ],
     );
     bench.compare(

@@ -12,11 +12,11 @@
 use std::time::{Duration, Instant};
 
 use ringlet_benches::Bench;
-use ringlet_benches::adapter::{Net, Ringlet, Rt, Tokio};
+use ringlet_benches::adapter::tcp_ping_pong_64;
+use ringlet_benches::adapter::{Ringlet, Rt, Tokio};
 
 const SPAWNS: u64 = 100_000;
 const ROUND_TRIPS: u64 = 50_000;
-const MESSAGE: usize = 64;
 const TIMERS: u64 = 100_000;
 const TIMER_DELAY: Duration = Duration::from_millis(100);
 
@@ -31,32 +31,6 @@ fn spawn_join<R: Rt>(n: u64) -> Duration {
         }
         assert_eq!(sum, n * (n - 1) / 2);
         start.elapsed()
-    })
-}
-
-/// `n` round trips of a `MESSAGE`-byte ping-pong over one loopback TCP connection, client
-/// and server on the same single-threaded runtime.
-fn tcp_ping_pong<R: Net>(n: u64) -> Duration {
-    R::block_on_io(async move {
-        let (listener, addr) = R::listen().await;
-        let server = R::spawn(async move {
-            let mut s = R::accept(&listener).await;
-            let mut buf = vec![0u8; MESSAGE];
-            for _ in 0..n {
-                buf = R::read_exact(&mut s, buf).await;
-                buf = R::write_all(&mut s, buf).await;
-            }
-        });
-        let mut c = R::connect(addr).await;
-        let mut buf = vec![7u8; MESSAGE];
-        let start = Instant::now();
-        for _ in 0..n {
-            buf = R::write_all(&mut c, buf).await;
-            buf = R::read_exact(&mut c, buf).await;
-        }
-        let elapsed = start.elapsed();
-        server.await;
-        elapsed
     })
 }
 
@@ -87,8 +61,8 @@ fn main() {
         "tcp_ping_pong_64B",
         ROUND_TRIPS,
         &[
-            ("ringlet", tcp_ping_pong::<Ringlet>),
-            ("tokio", tcp_ping_pong::<Tokio>),
+            ("ringlet", tcp_ping_pong_64::<Ringlet>),
+            ("tokio", tcp_ping_pong_64::<Tokio>),
         ],
     );
     bench.compare(

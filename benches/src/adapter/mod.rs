@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A runtime, as a benchmark body sees it.
 pub trait Rt: 'static {
@@ -141,3 +141,29 @@ pub enum TokioPread {}
 mod on_ringlet;
 mod on_tokio;
 mod tokio_io;
+
+/// The body two benchmarks share (the runtime's and the compat layer's): `n` round trips
+/// of a 64-byte ping-pong over one loopback TCP connection, both ends on one thread.
+pub fn tcp_ping_pong_64<R: Net>(n: u64) -> Duration {
+    R::block_on_io(async move {
+        let (listener, addr) = R::listen().await;
+        let server = R::spawn(async move {
+            let mut s = R::accept(&listener).await;
+            let mut buf = vec![0u8; 64];
+            for _ in 0..n {
+                buf = R::read_exact(&mut s, buf).await;
+                buf = R::write_all(&mut s, buf).await;
+            }
+        });
+        let mut c = R::connect(addr).await;
+        let mut buf = vec![7u8; 64];
+        let start = Instant::now();
+        for _ in 0..n {
+            buf = R::write_all(&mut c, buf).await;
+            buf = R::read_exact(&mut c, buf).await;
+        }
+        let elapsed = start.elapsed();
+        server.await;
+        elapsed
+    })
+}
