@@ -2,9 +2,9 @@
 //!
 //! Each body is written once, generic over the runtime adapter
 //! (`ringlet_benches::adapter`), measured by criterion (`ringlet_benches::Bench`); ratio =
-//! tokio time / ringlet time (above 1.0: ringlet is faster). Local primitives run on one thread (ringlet: one
-//! worker; tokio: current-thread with a `LocalSet`); the cross-worker channel runs
-//! producer and consumer on two workers (tokio: multi-thread runtime with two workers).
+//! tokio time / ringlet time (above 1.0: ringlet is faster). The primitives run on one
+//! thread (ringlet: one worker; tokio: current-thread with a `LocalSet`); the cross-worker
+//! benchmarks are in `cross_worker.rs`.
 //!
 //! ```sh
 //! cargo bench -p ringlet-benches --bench sync
@@ -87,31 +87,6 @@ fn channel_round_trip<R: Rt>(n: u64) -> Duration {
     })
 }
 
-/// Send `n` messages through a bounded (1024) channel from one worker to another.
-fn mpsc_cross_worker<R: Rt>(n: u64) -> Duration {
-    R::block_on_two(async move {
-        let (tx, mut rx) = R::remote_channel(1024);
-        let start = Instant::now();
-        let producer = R::spawn_remote(1, async move {
-            for i in 0..n {
-                R::remote_send(&tx, i).await;
-            }
-        });
-        // The consumer on worker 0 (on tokio, block_on's thread is not a worker: the
-        // consumer runs on one of its two workers).
-        let consumer = R::spawn_remote(0, async move {
-            let mut sum = 0;
-            while let Some(i) = R::remote_recv(&mut rx).await {
-                sum += i;
-            }
-            sum
-        });
-        producer.await;
-        assert_eq!(consumer.await, n * (n - 1) / 2);
-        start.elapsed()
-    })
-}
-
 fn main() {
     let mut bench = Bench::new();
     bench.compare(
@@ -144,14 +119,6 @@ fn main() {
         &[
             ("ringlet", channel_round_trip::<Ringlet>),
             ("tokio", channel_round_trip::<Tokio>),
-        ],
-    );
-    bench.compare(
-        "mpsc_cross_worker",
-        MESSAGES,
-        &[
-            ("ringlet", mpsc_cross_worker::<Ringlet>),
-            ("tokio", mpsc_cross_worker::<Tokio>),
         ],
     );
 }

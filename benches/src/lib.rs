@@ -111,6 +111,35 @@ fn median_ns(dir: &Path) -> Option<f64> {
     value[..end].trim().parse().ok()
 }
 
+/// Runs `f` on this thread, then restores the thread's CPU affinity to what it was: for
+/// runtimes that pin the thread that builds them (ringlet's `pin_cores`), so that the next
+/// benchmark starts unpinned.
+pub fn keep_affinity<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: cpu_set_t is plain old data; all zeroes is the empty set.
+    let mut saved: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `saved` is a live cpu_set_t of the size passed; 0 is the calling thread.
+    let ok = unsafe { libc::sched_getaffinity(0, size, &mut saved) } == 0;
+    let out = f();
+    if ok {
+        // SAFETY: as above; restoring the mask read before.
+        unsafe { libc::sched_setaffinity(0, size, &saved) };
+    }
+    out
+}
+
+/// Pins the calling thread to CPU `cpu` modulo the CPU count (best effort: a benchmark on a
+/// machine that forbids it runs unpinned).
+pub fn pin_to_cpu(cpu: usize) {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    // SAFETY: cpu_set_t is plain old data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu % cpus` is below CPU_SETSIZE on any machine with fewer CPUs than that.
+    unsafe { libc::CPU_SET(cpu % cpus, &mut set) };
+    // SAFETY: `set` is a live cpu_set_t of the size passed; 0 is the calling thread.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+}
+
 /// Whether the binary runs as a benchmark (`cargo bench`) rather than as a quick check
 /// (`cargo test --benches` passes no `--bench`).
 pub fn full_run() -> bool {

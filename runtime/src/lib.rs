@@ -51,7 +51,7 @@ mod sys;
 pub mod task;
 pub mod time;
 
-pub use runtime::{Builder, Runtime, run, worker_count, worker_index};
+pub use runtime::{Builder, KernelFeature, Runtime, run, worker_count, worker_index};
 pub use task::{JoinError, JoinHandle, spawn, spawn_on, yield_now};
 pub use uring_driver::{BufResult, IoBuf, IoBufMut, RingBuf, Slice};
 

@@ -38,7 +38,10 @@ pub mod socket;
 pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
 pub use driver::builder::Builder;
 pub use driver::probe::{Features, TaskrunMode};
-pub use driver::{Driver, Handle};
+pub use driver::{Driver, Handle, RingTarget};
 pub use fd::SharedFd;
 pub use file_table::{FileTable, RegisteredFd};
+/// The io_uring opcodes (`opcode::MsgRingData::CODE`, ...), as taken by
+/// [`Handle::is_supported`] and [`Builder::disable_opcode`].
+pub use io_uring::opcode;
 pub use op::{MultishotOp, Op};

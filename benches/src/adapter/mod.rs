@@ -20,7 +20,8 @@ pub trait Rt: 'static {
     /// As [`block_on`](Rt::block_on), for bodies that use sockets or timers: tokio with its
     /// I/O and timer drivers (ringlet's ring is both).
     fn block_on_io<F: Future>(f: F) -> F::Output;
-    /// Runs `f` on a runtime with two workers, for [`spawn_remote`](Rt::spawn_remote).
+    /// Runs `f` on a runtime with two workers pinned to CPUs 0 and 1, for
+    /// [`spawn_remote`](Rt::spawn_remote).
     fn block_on_two<F: Future>(f: F) -> F::Output;
     /// Spawns a task on this thread (the task need not be `Send`); the future joins it.
     fn spawn<F: Future + 'static>(f: F) -> impl Future<Output = F::Output>
@@ -28,7 +29,7 @@ pub trait Rt: 'static {
         F::Output: 'static;
     /// Spawns a task on worker `worker` (0 or 1) of [`block_on_two`](Rt::block_on_two)'s
     /// runtime; tokio's work-stealing runtime picks a worker itself.
-    fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output>
+    fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output> + Send
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;

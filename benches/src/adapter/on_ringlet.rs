@@ -27,7 +27,14 @@ macro_rules! ringlet_rt {
                 ringlet_runtime(1).block_on(f)
             }
             fn block_on_two<F: Future>(f: F) -> F::Output {
-                ringlet_runtime(2).block_on(f)
+                // Worker i on CPU i; the building thread (worker 0) is unpinned afterwards.
+                crate::keep_affinity(|| {
+                    let mut b = ringlet::Runtime::builder().workers(2).pin_cores(true);
+                    if std::env::var_os("NO_MSG_RING").is_some() {
+                        b = b.without(ringlet::KernelFeature::MsgRing);
+                    }
+                    b.build().expect("a ringlet runtime").block_on(f)
+                })
             }
             fn spawn<F: Future + 'static>(f: F) -> impl Future<Output = F::Output>
             where
@@ -36,7 +43,7 @@ macro_rules! ringlet_rt {
                 let handle = ringlet::spawn(f);
                 async move { handle.await.expect("the task completes") }
             }
-            fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output>
+            fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output> + Send
             where
                 F: Future + Send + 'static,
                 F::Output: Send + 'static,

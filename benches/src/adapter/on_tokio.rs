@@ -27,8 +27,15 @@ macro_rules! tokio_rt {
                 tokio::task::LocalSet::new().block_on(&rt, f)
             }
             fn block_on_two<F: Future>(f: F) -> F::Output {
+                // Its two workers on CPUs 0 and 1, as ringlet's.
+                let next_cpu = std::sync::atomic::AtomicUsize::new(0);
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
+                    .on_thread_start(move || {
+                        crate::pin_to_cpu(
+                            next_cpu.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        )
+                    })
                     .enable_all()
                     .build()
                     .expect("a tokio runtime")
@@ -41,7 +48,7 @@ macro_rules! tokio_rt {
                 let handle = tokio::task::spawn_local(f);
                 async move { handle.await.expect("the task completes") }
             }
-            fn spawn_remote<F>(_worker: usize, f: F) -> impl Future<Output = F::Output>
+            fn spawn_remote<F>(_worker: usize, f: F) -> impl Future<Output = F::Output> + Send
             where
                 F: Future + Send + 'static,
                 F::Output: Send + 'static,

@@ -16,7 +16,7 @@ use uring_driver::{BufResult, Handle};
 
 use super::join::JoinHandle;
 use super::local::{Local, LocalGuard, OwnerGuard};
-use super::queue::{Job, Shared, WorkerSet};
+use super::queue::{Job, PosterGuard, Shared, WorkerSet};
 use super::raw::TaskCell;
 use super::timers::Timers;
 use crate::error::named_buf;
@@ -58,6 +58,7 @@ impl Core {
 /// polled here, wakes here push to its ready queue, and I/O uses its ring.
 pub(crate) struct Enter {
     previous: Option<Rc<Core>>,
+    _poster: PosterGuard,
     _local: LocalGuard,
     _owner: OwnerGuard,
 }
@@ -68,6 +69,7 @@ impl Enter {
     pub(crate) fn new(core: Rc<Core>, exclusive: bool) -> Enter {
         let owner = OwnerGuard::new(core.shared.id());
         let local = LocalGuard::new(core.local.clone());
+        let poster = PosterGuard::new(core.driver.clone());
         let previous = CURRENT.with(|c| c.borrow_mut().replace(core));
         if exclusive && previous.is_some() {
             CURRENT.with(|c| *c.borrow_mut() = previous);
@@ -78,6 +80,7 @@ impl Enter {
         }
         Enter {
             previous,
+            _poster: poster,
             _local: local,
             _owner: owner,
         }

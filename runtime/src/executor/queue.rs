@@ -1,15 +1,27 @@
-//! The part of a worker other threads can reach: its remote run queue and its wake-up fd,
+//! The part of a worker other threads can reach: its remote run queue and how to wake it,
 //! and the set of a runtime's workers.
 //!
-//! Owns: [`Shared`] (`Send + Sync`: held by every waker of the worker's tasks) and
-//! [`WorkerSet`]. Must not touch what is local to the worker's thread except through
-//! `local.rs`'s checked push.
+//! A parked worker is woken in one of two ways. From a thread that runs a ring of its own
+//! (another worker, of this runtime or any other), a CQE is posted straight into the
+//! sleeper's ring with `IORING_OP_MSG_RING`: no file, no poll wait queue, no read to
+//! re-arm. From any other thread, or where the kernel lacks MSG_RING, or if the post is
+//! refused, the worker's eventfd is written; the worker keeps a read armed on it always.
+//! Which thread runs which ring is the `POSTER` thread local, set while a worker is
+//! current.
+//!
+//! Owns: [`Shared`] (`Send + Sync`: held by every waker of the worker's tasks),
+//! [`WorkerSet`], [`PosterGuard`]. Must not touch what is local to the worker's thread
+//! except through `local.rs`'s checked push.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use uring_driver::{Handle, RingTarget};
 
 use super::inbox::Inbox;
 use super::local::{self, TaskRef};
@@ -24,12 +36,46 @@ enum Remote {
     Job(Job),
 }
 
+thread_local! {
+    /// The ring of the worker running on this thread, if any: wakes sent from here are
+    /// posted through it.
+    static POSTER: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Makes `ring` the one wakes from this thread are posted through, until dropped.
+pub(crate) struct PosterGuard {
+    previous: Option<Handle>,
+}
+
+impl PosterGuard {
+    pub(crate) fn new(ring: Handle) -> PosterGuard {
+        PosterGuard {
+            previous: POSTER.with(|p| p.borrow_mut().replace(ring)),
+        }
+    }
+}
+
+impl Drop for PosterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let left = POSTER.try_with(|p| std::mem::replace(&mut *p.borrow_mut(), previous));
+        drop(left);
+    }
+}
+
 /// Shared between a worker and every waker of its tasks.
 pub(crate) struct Shared {
     id: usize,
     /// The remote run queue and its wake-up flag (see [`Inbox`] for the protocol).
     remote: Inbox<Remote>,
+    /// A duplicate of the worker's ring fd, when wakes may be posted to it: it keeps the
+    /// fd number naming that ring for as long as any waker (or a message in flight, which
+    /// holds an `Arc` of this) may post to it, whatever the worker does meanwhile.
+    ring: Option<OwnedFd>,
     eventfd: File,
+    /// Wakes delivered by a CQE posted into the ring, and by an eventfd write.
+    posted: AtomicU64,
+    written: AtomicU64,
     /// Set when the runtime asks this worker's thread to stop; the waker of the future
     /// that thread blocks on is woken then.
     stop: AtomicBool,
@@ -37,15 +83,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Returns the shared state and the fd the worker reads to be woken.
-    pub(crate) fn new() -> io::Result<(Arc<Shared>, File)> {
+    /// Returns the shared state and the fd the worker reads to be woken. `ring`: a
+    /// duplicate of the worker's ring fd, if other rings may post wakes to it.
+    pub(crate) fn new(ring: Option<OwnedFd>) -> io::Result<(Arc<Shared>, File)> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let eventfd = File::from(crate::sys::eventfd()?);
         let reader = eventfd.try_clone()?;
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             remote: Inbox::new(),
+            ring,
             eventfd,
+            posted: AtomicU64::new(0),
+            written: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
         });
@@ -58,10 +108,10 @@ impl Shared {
 
     /// Queues `task` to run on its worker: a plain push on the worker's own thread, the
     /// remote queue and a wake-up of the ring from anywhere else.
-    pub(crate) fn schedule(&self, task: TaskRef) {
+    pub(crate) fn schedule(self: &Arc<Self>, task: TaskRef) {
         if let Err(task) = local::push_local(self.id, task) {
             match self.remote.push(Remote::Task(task)) {
-                Ok(true) => self.write_eventfd(),
+                Ok(true) => self.wake(),
                 Ok(false) => {}
                 // The runtime is gone; its tasks were shut down already.
                 Err(task) => drop(task),
@@ -70,13 +120,42 @@ impl Shared {
     }
 
     /// Wakes the worker's ring unless a wake-up is pending already.
-    pub(crate) fn notify(&self) {
+    pub(crate) fn notify(self: &Arc<Self>) {
         if self.remote.flag() {
-            self.write_eventfd();
+            self.wake();
         }
     }
 
+    /// Wakes the worker: a CQE posted into its ring from this thread's ring if there is
+    /// one, its eventfd otherwise.
+    fn wake(self: &Arc<Self>) {
+        if self.ring.is_some() {
+            let poster = POSTER
+                .try_with(|p| p.try_borrow().ok().and_then(|p| p.clone()))
+                .ok()
+                .flatten();
+            if let Some(poster) = poster
+                && poster.post_wake(Wake(self.clone())).is_ok()
+            {
+                self.posted.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        self.write_eventfd();
+    }
+
+    /// How many wakes reached this worker by a CQE posted into its ring, and how many by
+    /// its eventfd.
+    #[cfg(test)]
+    pub(crate) fn wake_counts(&self) -> (u64, u64) {
+        (
+            self.posted.load(Ordering::Relaxed),
+            self.written.load(Ordering::Relaxed),
+        )
+    }
+
     fn write_eventfd(&self) {
+        self.written.fetch_add(1, Ordering::Relaxed);
         // The only possible failure is a counter overflow, which needs 2^64 pending
         // wakes; a lost write then cannot matter because the counter is non-zero.
         let _ = (&self.eventfd).write(&1u64.to_ne_bytes());
@@ -87,9 +166,9 @@ impl Shared {
     /// # Errors
     ///
     /// Gives the job back if the worker has shut down.
-    pub(crate) fn send_job(&self, job: Job) -> Result<(), Job> {
+    pub(crate) fn send_job(self: &Arc<Self>, job: Job) -> Result<(), Job> {
         match self.remote.push(Remote::Job(job)) {
-            Ok(true) => self.write_eventfd(),
+            Ok(true) => self.wake(),
             Ok(false) => {}
             Err(Remote::Job(job)) => return Err(job),
             Err(Remote::Task(_)) => unreachable!("pushed a job"),
@@ -109,7 +188,7 @@ impl Shared {
     }
 
     /// Asks the worker's thread to stop (its loop checks this after every wake-up).
-    pub(crate) fn request_stop(&self) {
+    pub(crate) fn request_stop(self: &Arc<Self>) {
         self.stop.store(true, Ordering::SeqCst);
         let waker = self
             .stop_waker
@@ -146,6 +225,22 @@ impl Shared {
             }
         }
         (tasks, jobs)
+    }
+}
+
+/// A wake posted to a worker's ring: keeps the worker's [`Shared`] (and so its ring fd)
+/// alive until the sending ring's CQE.
+#[derive(Clone)]
+struct Wake(Arc<Shared>);
+
+impl RingTarget for Wake {
+    fn ring_fd(&self) -> RawFd {
+        // `wake` posts only where `ring` is set.
+        self.0.ring.as_ref().map_or(-1, AsRawFd::as_raw_fd)
+    }
+
+    fn undelivered(&self, _error: io::Error) {
+        self.0.write_eventfd();
     }
 }
 

@@ -46,7 +46,11 @@ impl Worker {
         index: usize,
         set: Arc<WorkerSet>,
     ) -> std::io::Result<Rc<Worker>> {
-        let (shared, reader) = Shared::new()?;
+        let ring = match driver.can_post_wake() {
+            true => Some(driver.clone_ring_fd()?),
+            false => None,
+        };
+        let (shared, reader) = Shared::new(ring)?;
         Ok(Rc::new(Worker {
             core: Core::new(driver, index, set, shared),
             wake_fd: SharedFd::new(OwnedFd::from(reader)),

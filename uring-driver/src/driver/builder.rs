@@ -9,7 +9,7 @@ use std::time::Duration;
 use io_uring::IoUring;
 
 use super::Driver;
-use super::probe::TaskrunMode;
+use super::probe::{OpcodeSet, TaskrunMode};
 use super::ring::{Coalesce, Ring};
 
 impl Driver {
@@ -34,6 +34,7 @@ pub struct Builder {
     entries: u32,
     defer_taskrun: bool,
     coalesce: Option<Coalesce>,
+    disabled: OpcodeSet,
 }
 
 impl Default for Builder {
@@ -42,6 +43,7 @@ impl Default for Builder {
             entries: 256,
             defer_taskrun: true,
             coalesce: None,
+            disabled: OpcodeSet::default(),
         }
     }
 }
@@ -79,6 +81,15 @@ impl Builder {
         self
     }
 
+    /// Treats `opcode` (an `io_uring::opcode::*::CODE`) as unsupported by the kernel, even
+    /// where it is: ops that need it fail with `Unsupported`, and code with a fallback
+    /// (checking [`Handle::is_supported`](crate::Handle::is_supported)) takes it. For
+    /// testing fallbacks on a new kernel, or working around a kernel bug in one opcode.
+    pub fn disable_opcode(mut self, opcode: u8) -> Self {
+        self.disabled.insert(opcode);
+        self
+    }
+
     /// Creates the ring, falling back from the best task-running mode the kernel accepts.
     ///
     /// # Errors
@@ -112,7 +123,10 @@ impl Builder {
                 TaskrunMode::Default => {}
             }
             match builder.build(self.entries) {
-                Ok(uring) => return Ring::new(uring, mode, self.coalesce).map(Driver::from_ring),
+                Ok(uring) => {
+                    return Ring::new(uring, mode, self.coalesce, self.disabled)
+                        .map(Driver::from_ring);
+                }
                 // EINVAL: this kernel does not know a flag; try the next mode.
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
                 Err(e) => return Err(setup_error(e)),

@@ -16,10 +16,13 @@
 
 pub(crate) mod builder;
 pub(crate) mod lifecycle;
+mod msg_ring;
 pub(crate) mod probe;
 mod register;
 mod ring;
 mod slots;
+
+pub use msg_ring::RingTarget;
 
 use std::cell::RefCell;
 use std::fmt;

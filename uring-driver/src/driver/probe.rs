@@ -36,25 +36,46 @@ pub struct Features {
     pub cq_entries: u32,
 }
 
-/// The opcodes this kernel supports, from `IORING_REGISTER_PROBE`.
-pub(crate) struct Opcodes(Option<Probe>);
+/// The opcodes this kernel supports, from `IORING_REGISTER_PROBE`, less those the builder
+/// was told to treat as missing.
+pub(crate) struct Opcodes {
+    probe: Option<Probe>,
+    disabled: OpcodeSet,
+}
+
+/// A set of opcodes (one bit each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OpcodeSet([u64; 4]);
+
+impl OpcodeSet {
+    pub(crate) fn insert(&mut self, opcode: u8) {
+        self.0[usize::from(opcode / 64)] |= 1 << (opcode % 64);
+    }
+
+    pub(crate) fn contains(&self, opcode: u8) -> bool {
+        self.0[usize::from(opcode / 64)] & (1 << (opcode % 64)) != 0
+    }
+}
 
 impl Opcodes {
     /// Probes `ring`'s kernel. A kernel too old to be probed (before 5.6) is assumed to
     /// support everything: an unsupported op then fails with `EINVAL` from the kernel.
-    pub(crate) fn probe(ring: &IoUring) -> Self {
+    pub(crate) fn probe(ring: &IoUring, disabled: OpcodeSet) -> Self {
         let mut probe = Probe::new();
-        Opcodes(
-            ring.submitter()
+        Opcodes {
+            probe: ring
+                .submitter()
                 .register_probe(&mut probe)
                 .ok()
                 .map(|()| probe),
-        )
+            disabled,
+        }
     }
 
-    /// Whether the kernel supports `opcode`.
+    /// Whether the kernel supports `opcode` (and it was not disabled).
     pub(crate) fn supports(&self, opcode: u8) -> bool {
-        self.0.as_ref().is_none_or(|p| p.is_supported(opcode))
+        !self.disabled.contains(opcode)
+            && self.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
     }
 
     /// `Ok` if the kernel supports `opcode`, else an `Unsupported` error naming it.
@@ -101,6 +122,7 @@ fn opcode_name(code: u8) -> String {
         opcode::UnlinkAt::CODE => "IORING_OP_UNLINKAT",
         opcode::RenameAt::CODE => "IORING_OP_RENAMEAT",
         opcode::MkDirAt::CODE => "IORING_OP_MKDIRAT",
+        opcode::MsgRingData::CODE => "IORING_OP_MSG_RING",
         _ => return format!("#{code}"),
     };
     name.to_string()

@@ -14,12 +14,15 @@ use io_uring::{IoUring, opcode, squeue, types};
 use slab::Slab;
 
 use super::lifecycle::{CqeResult, IgnoredOp, Lifecycle};
-use super::probe::{Features, Opcodes, TaskrunMode};
+use super::probe::{Features, OpcodeSet, Opcodes, TaskrunMode};
 
 /// user_data of the driver's own cancel SQEs; their CQEs are not routed to any op.
 pub(super) const CANCEL_USER_DATA: u64 = u64::MAX;
 /// user_data of the timeout SQE used to bound a wait on kernels without `EXT_ARG`.
 const PARK_TIMEOUT_USER_DATA: u64 = u64::MAX - 1;
+/// user_data of the CQEs other rings post to wake this one (`IORING_OP_MSG_RING`, see
+/// [`Handle::post_wake`](super::Handle::post_wake)); they carry nothing else.
+pub(super) const WAKE_USER_DATA: u64 = u64::MAX - 2;
 /// `IORING_ENTER_GETEVENTS`: also the flag that runs deferred task work.
 const ENTER_GETEVENTS: u32 = 1;
 /// How often an enter refused with EBUSY/EAGAIN is retried after reaping.
@@ -81,6 +84,7 @@ impl Ring {
         uring: IoUring,
         taskrun: TaskrunMode,
         coalesce: Option<Coalesce>,
+        disabled: OpcodeSet,
     ) -> io::Result<Ring> {
         let params = uring.params();
         if !params.is_feature_nodrop() {
@@ -99,7 +103,7 @@ impl Ring {
         };
         static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Ring {
-            opcodes: Opcodes::probe(&uring),
+            opcodes: Opcodes::probe(&uring, disabled),
             uring,
             id: NEXT_RING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ops: Slab::with_capacity(64),
@@ -364,7 +368,10 @@ impl Ring {
         for cqe in uring.completion() {
             count += 1;
             let user_data = cqe.user_data();
-            if user_data == CANCEL_USER_DATA || user_data == PARK_TIMEOUT_USER_DATA {
+            if matches!(
+                user_data,
+                CANCEL_USER_DATA | PARK_TIMEOUT_USER_DATA | WAKE_USER_DATA
+            ) {
                 continue;
             }
             let key = user_data as usize;
