@@ -1,8 +1,12 @@
 //! Core-to-core micro-benchmarks, ringlet against tokio's multi-thread runtime.
 //!
-//! Two workers pinned to CPUs 0 and 1 (ringlet: `pin_cores`; tokio: two worker threads
-//! pinned as they start); every body is written once over `ringlet_benches::adapter`.
-//! Ratio = tokio time / ringlet time (above 1.0: ringlet is faster).
+//! Two workers pinned to CPUs 0 and 1: ringlet's (`pin_cores`); tokio's multi-thread
+//! runtime with its two workers pinned as they start (`tokio`: its scheduler may keep
+//! both ends of a conversation on one worker, so a message need not cross cores); and two
+//! current-thread tokio runtimes on threads pinned to CPUs 0 and 1 (`tokio-pinned`: every
+//! message crosses cores, as in ringlet). Every body is written once over
+//! `ringlet_benches::adapter`. Ratio = tokio time / ringlet time (above 1.0: ringlet is
+//! faster).
 //!
 //! - `mpsc_cross_worker`: a million messages through a bounded (1024) channel from a
 //!   producer on one worker to a consumer on the other: throughput.
@@ -21,7 +25,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringlet_benches::adapter::{Ringlet, Rt, Tokio};
+use ringlet_benches::adapter::{Ringlet, Rt, Tokio, TokioPinned};
 use ringlet_benches::{Bench, full_run};
 
 const MESSAGES: u64 = 1_000_000;
@@ -122,6 +126,7 @@ fn main() {
         &[
             ("ringlet", mpsc_cross_worker::<Ringlet>),
             ("tokio", mpsc_cross_worker::<Tokio>),
+            ("tokio-pinned", mpsc_cross_worker::<TokioPinned>),
         ],
     );
     bench.compare(
@@ -130,6 +135,7 @@ fn main() {
         &[
             ("ringlet", wake_round_trip::<Ringlet>),
             ("tokio", wake_round_trip::<Tokio>),
+            ("tokio-pinned", wake_round_trip::<TokioPinned>),
         ],
     );
     bench.compare(
@@ -138,6 +144,7 @@ fn main() {
         &[
             ("ringlet", spawn_on_round_trip::<Ringlet>),
             ("tokio", spawn_on_round_trip::<Tokio>),
+            ("tokio-pinned", spawn_on_round_trip::<TokioPinned>),
         ],
     );
     let wakes = if full_run() { WAKES } else { 100 };
@@ -147,6 +154,7 @@ fn main() {
             wake_percentiles::<Ringlet> as fn(u64) -> (f64, f64),
         ),
         ("tokio", wake_percentiles::<Tokio>),
+        ("tokio-pinned", wake_percentiles::<TokioPinned>),
     ] {
         let (p50, p99) = percentiles(wakes);
         println!(

@@ -340,6 +340,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring is a syscall Miri does not emulate")]
     fn workers_wake_each_other_through_their_rings() {
         let counts = ping_pong(Builder::default(), 2_000);
         for (worker, &(posted, written)) in counts.iter().enumerate() {
@@ -351,6 +352,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring is a syscall Miri does not emulate")]
     fn without_msg_ring_workers_wake_each_other_through_the_eventfd() {
         let counts = ping_pong(Builder::default().without(KernelFeature::MsgRing), 2_000);
         for (worker, &(posted, written)) in counts.iter().enumerate() {

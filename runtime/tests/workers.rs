@@ -207,3 +207,34 @@ fn pin_cores_pins_each_worker_to_its_own_cpu() {
         "each worker on its own CPU: {pinned:?}"
     );
 }
+
+/// A task that wakes a task on another worker and then blocks its own thread until that
+/// task has run (bad form in async code, but it must not hang): the wake has to reach the
+/// other worker before this one enters its ring again, whichever way it travels.
+fn wake_then_block(builder: ringlet::Builder) {
+    let rt = builder.workers(2).build().unwrap();
+    rt.block_on(async {
+        for round in 0..200u32 {
+            let (tx, mut rx) = ringlet::sync::shared::mpsc::channel::<u32>(1);
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let remote = spawn_on(1, move || async move {
+                let got = rx.recv().await;
+                done_tx.send(got).unwrap();
+            });
+            // Give the remote task time to park, so the send below must wake it.
+            sleep(Duration::from_micros(200)).await;
+            tx.try_send(round).unwrap();
+            let got = done_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the woken worker never ran: its wake was held back");
+            assert_eq!(got, Some(round));
+            remote.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_worker_that_blocks_right_after_a_cross_worker_wake_does_not_hang() {
+    wake_then_block(Runtime::builder());
+    wake_then_block(Runtime::builder().without(ringlet::KernelFeature::MsgRing));
+}

@@ -53,6 +53,7 @@ fn a_posted_wake_ends_another_rings_wait_and_is_not_routed_to_any_op() {
     };
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(20)); // let the sleeper block
+        // Sent at once: this thread need not enter its ring again for the wake to go.
         assert!(driver.post_wake(target.clone()).is_ok());
         done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     }

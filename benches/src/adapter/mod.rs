@@ -5,7 +5,10 @@
 //! Fairness: ringlet's tasks are `!Send` and never move between threads, so the tokio side
 //! runs its single-threaded benchmarks on a current-thread runtime with a `LocalSet`
 //! (`spawn_local`), the way thread-per-core code runs on tokio. Cross-worker benchmarks use
-//! a two-worker runtime on both sides (ringlet: two workers; tokio: multi-thread with two).
+//! two workers pinned to CPUs 0 and 1 on both sides: ringlet's two workers; tokio's
+//! multi-thread runtime with two workers ([`Tokio`], whose scheduler may run both ends of
+//! a conversation on one worker), and two pinned current-thread runtimes ([`TokioPinned`],
+//! where a message always crosses cores, as in ringlet).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,7 +31,7 @@ pub trait Rt: 'static {
     where
         F::Output: 'static;
     /// Spawns a task on worker `worker` (0 or 1) of [`block_on_two`](Rt::block_on_two)'s
-    /// runtime; tokio's work-stealing runtime picks a worker itself.
+    /// runtime; tokio's multi-thread runtime picks a worker itself.
     fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output> + Send
     where
         F: Future + Send + 'static,
@@ -138,6 +141,12 @@ pub enum Tokio {}
 /// tokio, with files read by positioned reads on its blocking pool instead of `tokio::fs`.
 #[derive(Debug)]
 pub enum TokioPread {}
+
+/// tokio as thread-per-core code uses it: for the cross-worker benchmarks, two
+/// current-thread runtimes, each on its own thread pinned to CPU 0 or 1, with tasks sent
+/// to a chosen one (`Handle::spawn`); everything else as [`Tokio`].
+#[derive(Debug)]
+pub enum TokioPinned {}
 
 mod on_ringlet;
 mod on_tokio;

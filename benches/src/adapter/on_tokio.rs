@@ -1,5 +1,6 @@
-//! The tokio adapters: [`Tokio`] (epoll, `tokio::fs`) and [`TokioPread`] (files read on
-//! tokio's blocking pool).
+//! The tokio adapters: [`Tokio`] (epoll, `tokio::fs`), [`TokioPread`] (files read on
+//! tokio's blocking pool) and [`TokioPinned`] (two pinned current-thread runtimes for the
+//! cross-worker benchmarks).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,7 +8,97 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::tokio_io;
-use super::{Files, Net, Rt, Tokio, TokioPread};
+use super::{Files, Net, Rt, Tokio, TokioPinned, TokioPread};
+
+/// How a tokio adapter runs the two workers of the cross-worker benchmarks.
+trait TwoWorkers {
+    fn block_on_two<F: Future>(f: F) -> F::Output;
+    fn spawn_remote<F>(worker: usize, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+}
+
+/// tokio's multi-thread runtime with two workers, pinned to CPUs 0 and 1 as they start;
+/// its scheduler picks the worker of each task.
+macro_rules! multi_thread {
+    ($t:ty) => {
+        impl TwoWorkers for $t {
+            fn block_on_two<F: Future>(f: F) -> F::Output {
+                let next_cpu = std::sync::atomic::AtomicUsize::new(0);
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .on_thread_start(move || {
+                        crate::pin_to_cpu(
+                            next_cpu.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        )
+                    })
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime")
+                    .block_on(f)
+            }
+            fn spawn_remote<F>(_worker: usize, f: F) -> tokio::task::JoinHandle<F::Output>
+            where
+                F: Future + Send + 'static,
+                F::Output: Send + 'static,
+            {
+                tokio::spawn(f)
+            }
+        }
+    };
+}
+
+multi_thread!(Tokio);
+multi_thread!(TokioPread);
+
+/// The two pinned current-thread runtimes of [`TokioPinned`] while `block_on_two` runs.
+static PINNED: std::sync::Mutex<Vec<tokio::runtime::Handle>> = std::sync::Mutex::new(Vec::new());
+
+impl TwoWorkers for TokioPinned {
+    fn block_on_two<F: Future>(f: F) -> F::Output {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (started, handles) = std::sync::mpsc::channel();
+        let threads: Vec<_> = (0..2)
+            .map(|cpu| {
+                let (started, mut stopped) = (started.clone(), stopped.clone());
+                std::thread::spawn(move || {
+                    crate::pin_to_cpu(cpu);
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a tokio runtime");
+                    started.send((cpu, rt.handle().clone())).unwrap();
+                    rt.block_on(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    });
+                })
+            })
+            .collect();
+        let mut pair: Vec<_> = handles.iter().take(2).collect();
+        pair.sort_by_key(|(cpu, _)| *cpu);
+        *PINNED.lock().unwrap() = pair.into_iter().map(|(_, h)| h).collect();
+        let out = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(f);
+        PINNED.lock().unwrap().clear();
+        stop.send(true).unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
+        out
+    }
+    fn spawn_remote<F>(worker: usize, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = PINNED.lock().unwrap()[worker].clone();
+        handle.spawn(f)
+    }
+}
 
 /// `Rt` for a tokio-based adapter.
 macro_rules! tokio_rt {
@@ -27,19 +118,7 @@ macro_rules! tokio_rt {
                 tokio::task::LocalSet::new().block_on(&rt, f)
             }
             fn block_on_two<F: Future>(f: F) -> F::Output {
-                // Its two workers on CPUs 0 and 1, as ringlet's.
-                let next_cpu = std::sync::atomic::AtomicUsize::new(0);
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .on_thread_start(move || {
-                        crate::pin_to_cpu(
-                            next_cpu.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                        )
-                    })
-                    .enable_all()
-                    .build()
-                    .expect("a tokio runtime")
-                    .block_on(f)
+                <$t as TwoWorkers>::block_on_two(f)
             }
             fn spawn<F: Future + 'static>(f: F) -> impl Future<Output = F::Output>
             where
@@ -48,12 +127,12 @@ macro_rules! tokio_rt {
                 let handle = tokio::task::spawn_local(f);
                 async move { handle.await.expect("the task completes") }
             }
-            fn spawn_remote<F>(_worker: usize, f: F) -> impl Future<Output = F::Output> + Send
+            fn spawn_remote<F>(worker: usize, f: F) -> impl Future<Output = F::Output> + Send
             where
                 F: Future + Send + 'static,
                 F::Output: Send + 'static,
             {
-                let handle = tokio::spawn(f);
+                let handle = <$t as TwoWorkers>::spawn_remote(worker, f);
                 async move { handle.await.expect("the task completes") }
             }
             fn sleep(d: Duration) -> impl Future<Output = ()> {
@@ -115,6 +194,7 @@ macro_rules! tokio_rt {
 
 tokio_rt!(Tokio);
 tokio_rt!(TokioPread);
+tokio_rt!(TokioPinned);
 
 impl Net for Tokio {
     type Listener = tokio::net::TcpListener;

@@ -81,18 +81,23 @@ impl Handle {
     }
 
     /// Wakes the thread parked on `target`'s ring: posts a CQE with a reserved user_data
-    /// into it (`IORING_OP_MSG_RING`) and submits at once, so the wake does not wait for
-    /// this ring's next trip into the kernel. The posted CQE is reaped and dropped by the
-    /// target's driver; its only effect is ending a wait.
+    /// into it (`IORING_OP_MSG_RING`) and submits at once. The posted CQE is reaped and
+    /// dropped by the target's driver; its only effect is ending a wait.
+    ///
+    /// The submission is not left for this ring's next turn, although that would save a
+    /// syscall per wake: the caller may block its thread before that turn (join a thread
+    /// of the woken runtime, wait on a lock the woken task holds), and a wake held back
+    /// then is a deadlock.
     ///
     /// # Errors
     ///
-    /// Gives `target` back, nothing sent, when the wake cannot be posted from here: the
-    /// kernel lacks `IORING_OP_MSG_RING` (Linux 5.18) or it was disabled
+    /// Gives `target` back when the wake cannot be posted from here: the kernel lacks
+    /// `IORING_OP_MSG_RING` (Linux 5.18) or it was disabled
     /// ([`Builder::disable_opcode`](crate::Builder::disable_opcode)), this driver has
     /// shut down, the call comes from inside a driver call on this thread (a destructor
-    /// run by the driver), or the submission failed. Wake the target another way then.
-    /// A refusal the kernel reports later goes to [`RingTarget::undelivered`].
+    /// run by the driver), or the submission failed (the SQE may still go with a later
+    /// one: a duplicate wake is harmless). Wake the target another way then. A refusal
+    /// the kernel reports later goes to [`RingTarget::undelivered`].
     pub fn post_wake<T: RingTarget>(&self, target: T) -> Result<(), T> {
         let Ok(mut inner) = self.inner.try_borrow_mut() else {
             return Err(target);
@@ -105,17 +110,15 @@ impl Handle {
         let slot = Lifecycle::ignored_once(Posted(target.clone()));
         // SAFETY: a MSG_RING SQE carries no pointers. The fd it names stays open while the
         // slot holds `Posted(target)` (the `RingTarget::ring_fd` contract), i.e. until the
-        // final CQE of that slot, long after the kernel resolved the fd at submission.
+        // final CQE of that slot, after the kernel resolved the fd at submission.
         if unsafe { inner.push_op(entry, slot) }.is_err() {
             return Err(target);
         }
         drop(inner);
-        // Submit now: the sleeper should not wait for this thread's next turn. What the
-        // submission reaps is released outside the borrow, as every turn's (rule 6).
+        // What the submission reaps is released outside the borrow, as every turn's
+        // (rule 6).
         match self.submit() {
             Ok(_) => Ok(()),
-            // The SQE may still be queued and go with the next submission; a duplicate
-            // wake is harmless, a lost one is not.
             Err(_) => Err(target),
         }
     }
