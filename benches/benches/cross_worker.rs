@@ -16,7 +16,8 @@
 //!
 //! After the criterion groups, `cargo bench` also prints the distribution of single
 //! wake-to-run latencies (the time from a send on one worker to the receiving task
-//! running on the other), p50 and p99, measured over 100,000 wakes.
+//! running on the other), p50 and p99, measured over 100,000 round trips; and, as the
+//! machine's floor, the same for two plain threads bouncing through `std::sync::mpsc`.
 //!
 //! ```sh
 //! cargo bench -p ringlet-benches --bench cross_worker
@@ -118,6 +119,38 @@ fn wake_percentiles<R: Rt>(n: u64) -> (f64, f64) {
     (at(0.50), at(0.99))
 }
 
+/// The machine's floor for waking a sleeping thread on another core: two plain threads
+/// pinned to CPUs 0 and 1 bouncing a timestamp through `std::sync::mpsc` (a futex), no
+/// runtime at all. p50 and p99 of single hops, in µs.
+fn thread_floor(n: u64) -> (f64, f64) {
+    use std::sync::mpsc::sync_channel;
+    let (to_one, at_one) = sync_channel::<Instant>(1);
+    let (to_zero, at_zero) = sync_channel::<Instant>(1);
+    let echo = std::thread::spawn(move || {
+        ringlet_benches::pin_to_cpu(1);
+        let mut hops = Vec::with_capacity(n as usize);
+        while let Ok(sent) = at_one.recv() {
+            hops.push(sent.elapsed());
+            to_zero.send(Instant::now()).unwrap();
+        }
+        hops
+    });
+    let mut hops = ringlet_benches::keep_affinity(|| {
+        ringlet_benches::pin_to_cpu(0);
+        let mut hops = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            to_one.send(Instant::now()).unwrap();
+            hops.push(at_zero.recv().unwrap().elapsed());
+        }
+        drop(to_one);
+        hops
+    });
+    hops.extend(echo.join().unwrap());
+    hops.sort();
+    let at = |q: f64| hops[((hops.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    (at(0.50), at(0.99))
+}
+
 fn main() {
     let mut bench = Bench::new();
     bench.compare(
@@ -155,10 +188,11 @@ fn main() {
         ),
         ("tokio", wake_percentiles::<Tokio>),
         ("tokio-pinned", wake_percentiles::<TokioPinned>),
+        ("std-threads", thread_floor),
     ] {
         let (p50, p99) = percentiles(wakes);
         println!(
-            "wake_to_run {name:<8} p50 {p50:>6.1} µs   p99 {p99:>7.1} µs   ({wakes} round trips)"
+            "wake_to_run {name:<12} p50 {p50:>6.1} µs   p99 {p99:>7.1} µs   ({wakes} round trips)"
         );
     }
 }

@@ -114,11 +114,10 @@ impl Handle {
         if unsafe { inner.push_op(entry, slot) }.is_err() {
             return Err(target);
         }
-        drop(inner);
-        // What the submission reaps is released outside the borrow, as every turn's
-        // (rule 6).
-        match self.submit() {
-            Ok(_) => Ok(()),
+        // Submit only: reaping and waking belong to this thread's next turn, not to the
+        // middle of whatever task is waking another worker.
+        match inner.submit_only() {
+            Ok(()) => Ok(()),
             Err(_) => Err(target),
         }
     }

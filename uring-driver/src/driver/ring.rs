@@ -302,6 +302,38 @@ impl Ring {
         Ok(reaped)
     }
 
+    /// Hands the queued SQEs to the kernel and returns at once: no completion is waited
+    /// for, reaped or run (`io_uring_enter` without `GETEVENTS`); the next turn reaps
+    /// them. For a message another thread waits for, sent in the middle of a task.
+    pub(super) fn submit_only(&mut self) -> io::Result<()> {
+        let to_submit = self.uring.submission().len() as u32;
+        if to_submit == 0 {
+            return Ok(());
+        }
+        // SAFETY: no argument pointer is passed (`None`); the SQEs' own pointers are valid
+        // per the contracts under which they were pushed.
+        let result = unsafe {
+            self.uring
+                .submitter()
+                .enter::<libc::sigset_t>(to_submit, 0, 0, None)
+        };
+        if self.uring.submission().is_empty() {
+            self.link_timespecs.clear();
+        }
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
         let coalesce = self.coalesce.filter(|c| {
             want > 0 && timeout.is_none_or(|t| t.as_micros() >= u128::from(c.max_delay_us))
