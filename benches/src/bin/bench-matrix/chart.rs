@@ -44,8 +44,9 @@ impl Metric {
     }
 }
 
-const COLORS: [RGBColor; 3] = [
+const COLORS: [RGBColor; 4] = [
     RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0x7f, 0x7f, 0x7f),
 ];
@@ -66,7 +67,8 @@ pub(crate) fn chart(
     let width = panel_w * sizes.len().max(1) as u32;
     // As many legend entries a row as fit; more rows when the chart is narrow.
     let per_row = (width / entry_w).max(1) as usize;
-    let legend_h = row_h * Server::ALL.len().div_ceil(per_row) as u32 + 6;
+    let servers = Server::at(workers);
+    let legend_h = row_h * servers.len().div_ceil(per_row) as u32 + 6;
     let mut svg = String::new();
     {
         let root =
@@ -81,7 +83,7 @@ pub(crate) fn chart(
                 .collect()
         };
         for (panel, &size) in panels.iter().zip(sizes) {
-            let top = Server::ALL
+            let top = servers
                 .iter()
                 .flat_map(|&s| conns.iter().flat_map(move |&c| values(s, size, c)))
                 .fold(1e-9, f64::max)
@@ -116,7 +118,7 @@ pub(crate) fn chart(
                 .disable_x_mesh()
                 .draw()
                 .expect("draw");
-            for (n, (server, color)) in Server::ALL.iter().zip(COLORS).enumerate() {
+            for (n, (server, color)) in servers.iter().zip(COLORS).enumerate() {
                 // Each server's points a little apart, so that the bars do not overlap.
                 let at = |i: usize| i as f64 + 0.06 * (n as f64 - 1.0);
                 let points: Vec<(f64, f64)> = conns
@@ -137,7 +139,7 @@ pub(crate) fn chart(
                     .expect("draw");
             }
         }
-        for (n, (server, color)) in Server::ALL.iter().zip(COLORS).enumerate() {
+        for (n, (server, color)) in servers.iter().zip(COLORS).enumerate() {
             let x = 20 + (entry_w as usize * (n % per_row)) as i32;
             let y = 14 + (row_h as usize * (n / per_row)) as i32;
             legend

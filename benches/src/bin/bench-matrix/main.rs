@@ -1,9 +1,10 @@
 //! Runs the echo benchmark matrix and writes the report.
 //!
-//! Throughput: servers {ringlet, tokio current-thread, tokio multi-thread} × connections ×
-//! message sizes × worker counts {1, all}, servers interleaved within each cell (A B C A B
-//! C ...), repeated, medians, ratios against both tokio servers, and the CPU use of server
-//! and load generator during each run (so a saturated load generator would show).
+//! Throughput: servers {ringlet, the raw io_uring loop (one worker only), tokio
+//! current-thread, tokio multi-thread} × connections × message sizes × worker counts {1,
+//! all}, servers interleaved within each cell (A B C D A B C D ...), repeated, medians,
+//! ratios against tokio current-thread and the raw loop, and the CPU use of server and
+//! load generator during each run (so a saturated load generator would show).
 //!
 //! Efficiency, one server worker, each server in turn: server CPU seconds per million
 //! messages at a fixed offered load, syscalls per echoed message (`strace -c -f`), and RSS
@@ -66,7 +67,7 @@ fn main() {
                     rate: None,
                 };
                 for rep in 0..cfg.reps {
-                    for server in Server::ALL {
+                    for server in Server::at(workers) {
                         let running = start(server, &bin, workers, &server_cpus, None);
                         let s = load.run(&running);
                         eprintln!(

@@ -56,17 +56,21 @@ pub(crate) fn report(
     .unwrap();
     writeln!(
         w,
-        "- Each cell: the three servers interleaved (A B C A B C ...), {} repetitions of {} s \
+        "- Each cell: the servers interleaved (A B C D A B C D ...), {} repetitions of {} s \
          after 0.5 s of warm-up, medians. Every echoed byte is verified.",
         cfg.reps, cfg.duration
     )
     .unwrap();
     writeln!(
         w,
-        "- Ratios: ringlet msgs/s ÷ tokio msgs/s within each repetition (the runs of a \
-         repetition are back to back, so slow drift of the machine cancels), median over \
-         repetitions; above 1.00x ringlet is faster. The msgs/s columns are each server's \
-         own median, so their quotient can differ from the paired ratio."
+        "- Ratios: a server's figure ÷ the other server's within each repetition (the runs \
+         of a repetition are back to back, so slow drift of the machine cancels), median \
+         over repetitions. msgs/s vs tokio ct above 1.00x: faster than tokio \
+         current-thread; CPU/msg below 1.00x: less server CPU per message than tokio \
+         current-thread, or than the raw io_uring loop (`raw-echo`: multishot accept, \
+         multishot receive on a buffer ring, one `submit_and_wait` per turn, no runtime; \
+         one thread, so only in the one-worker rows). The msgs/s and µs/msg columns are \
+         each server's own median, so their quotient can differ from the paired ratio."
     )
     .unwrap();
     writeln!(
@@ -80,50 +84,71 @@ pub(crate) fn report(
     writeln!(w, "## Throughput and latency\n").unwrap();
     writeln!(
         w,
-        "| workers | size | conns | ringlet msgs/s | tokio ct msgs/s | tokio mt msgs/s | vs ct | vs mt | p99 µs r / ct / mt | server CPU r / ct / mt | server CPU µs/msg r / ct / mt | load CPU r / ct / mt | errors |"
+        "| workers | size | conns | server | msgs/s | vs tokio ct | p50 µs | p99 µs | server CPU | server CPU µs/msg | CPU/msg vs tokio ct | CPU/msg vs raw | load CPU | errors |"
     )
     .unwrap();
-    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    writeln!(
+        w,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    let per_msg = |s: &Sample| s.server_cpu_secs / s.total * 1e6;
     for &workers in worker_counts {
         for &size in &cfg.sizes {
             for &c in &cfg.conns {
                 let k = |s| (workers, size, c, s);
-                let each = |f: fn(&Sample) -> f64| Server::ALL.map(|s| med(&k(s), f));
-                let [r, ct, mt] = each(|s| s.rate);
-                // Ratios pair the runs of one repetition (run back to back), so drift
-                // of the machine between repetitions cancels out.
-                let paired = |other: Server| {
-                    let (a, b) = (&samples[&k(Server::Ringlet)], &samples[&k(other)]);
-                    median(a.iter().zip(b).map(|(a, b)| a.rate / b.rate).collect())
+                // Ratios pair the runs of one repetition (run back to back), so drift of
+                // the machine between repetitions cancels out.
+                let paired = |a: Server, b: Server, f: &dyn Fn(&Sample) -> f64| match (
+                    samples.get(&k(a)),
+                    samples.get(&k(b)),
+                ) {
+                    (Some(a), Some(b)) => {
+                        median(a.iter().zip(b).map(|(a, b)| f(a) / f(b)).collect())
+                    }
+                    _ => f64::NAN,
                 };
-                let p99 = each(|s| s.p99);
-                let scpu = each(|s| s.server_cpu * 100.0);
-                let per_msg = each(|s| s.server_cpu_secs / s.total * 1e6);
-                let lcpu = each(|s| s.load_cpu * 100.0);
-                let errors: f64 = Server::ALL
-                    .iter()
-                    .flat_map(|s| samples[&k(*s)].iter().map(|x| x.errors))
-                    .sum();
-                writeln!(
-                    w,
-                    "| {workers} | {} | {c} | {r:.0} | {ct:.0} | {mt:.0} | {:.2}x | {:.2}x | {:.0} / {:.0} / {:.0} | {:.0}% / {:.0}% / {:.0}% | {:.2} / {:.2} / {:.2} | {:.0}% / {:.0}% / {:.0}% | {errors} |",
-                    size_name(size),
-                    paired(Server::TokioCurrent),
-                    paired(Server::TokioMulti),
-                    p99[0],
-                    p99[1],
-                    p99[2],
-                    scpu[0],
-                    scpu[1],
-                    scpu[2],
-                    per_msg[0],
-                    per_msg[1],
-                    per_msg[2],
-                    lcpu[0],
-                    lcpu[1],
-                    lcpu[2],
-                )
-                .unwrap();
+                for server in Server::at(workers) {
+                    let runs = &samples[&k(server)];
+                    let m = |f: fn(&Sample) -> f64| med(&k(server), f);
+                    let ratio = |x: f64| {
+                        if x.is_nan() {
+                            "–".to_string()
+                        } else {
+                            format!("{x:.2}x")
+                        }
+                    };
+                    let (vs_ct, cpu_vs_ct, cpu_vs_raw) = if server == Server::TokioCurrent {
+                        (f64::NAN, f64::NAN, paired(server, Server::Raw, &per_msg))
+                    } else {
+                        (
+                            paired(server, Server::TokioCurrent, &|s| s.rate),
+                            paired(server, Server::TokioCurrent, &per_msg),
+                            if server == Server::Raw {
+                                f64::NAN
+                            } else {
+                                paired(server, Server::Raw, &per_msg)
+                            },
+                        )
+                    };
+                    writeln!(
+                        w,
+                        "| {workers} | {} | {c} | {} | {:.0} | {} | {:.0} | {:.0} | {:.0}% | {:.2} | {} | {} | {:.0}% | {} |",
+                        size_name(size),
+                        server.name(),
+                        m(|s| s.rate),
+                        ratio(vs_ct),
+                        m(|s| s.p50),
+                        m(|s| s.p99),
+                        m(|s| s.server_cpu * 100.0),
+                        median(runs.iter().map(per_msg).collect()),
+                        ratio(cpu_vs_ct),
+                        ratio(cpu_vs_raw),
+                        m(|s| s.load_cpu * 100.0),
+                        runs.iter().map(|x| x.errors).sum::<f64>(),
+                    )
+                    .unwrap();
+                }
             }
         }
     }

@@ -11,15 +11,23 @@ pub(crate) enum Server {
     Ringlet,
     /// ringlet's echo server waking for batches of completions (efficiency runs only).
     RingletCoalesced,
+    /// The no-runtime io_uring loop (`raw-echo`): the floor. One worker only.
+    Raw,
     TokioCurrent,
     TokioMulti,
 }
 
 impl Server {
-    pub(crate) const ALL: [Server; 3] = [Server::Ringlet, Server::TokioCurrent, Server::TokioMulti];
-    pub(crate) const EFFICIENCY: [Server; 4] = [
+    pub(crate) const ALL: [Server; 4] = [
+        Server::Ringlet,
+        Server::Raw,
+        Server::TokioCurrent,
+        Server::TokioMulti,
+    ];
+    pub(crate) const EFFICIENCY: [Server; 5] = [
         Server::Ringlet,
         Server::RingletCoalesced,
+        Server::Raw,
         Server::TokioCurrent,
         Server::TokioMulti,
     ];
@@ -28,9 +36,23 @@ impl Server {
         match self {
             Server::Ringlet => "ringlet",
             Server::RingletCoalesced => "ringlet --coalesce-us 200",
+            Server::Raw => "raw io_uring loop",
             Server::TokioCurrent => "tokio current-thread",
             Server::TokioMulti => "tokio multi-thread",
         }
+    }
+
+    /// Whether the server runs with `workers` workers (the raw loop has one thread).
+    pub(crate) fn runs_with(self, workers: usize) -> bool {
+        self != Server::Raw || workers == 1
+    }
+
+    /// The servers of the throughput runs at `workers` workers.
+    pub(crate) fn at(workers: usize) -> Vec<Server> {
+        Server::ALL
+            .into_iter()
+            .filter(|s| s.runs_with(workers))
+            .collect()
     }
 
     /// The server's own command line (program and arguments).
@@ -42,6 +64,7 @@ impl Server {
                 "--coalesce-us".into(),
                 "200".into(),
             ],
+            Server::Raw => vec![bin.join("raw-echo").display().to_string()],
             Server::TokioCurrent => {
                 vec![
                     bin.join("tokio-echo").display().to_string(),
