@@ -3,18 +3,23 @@
 //! Owns: `recv`, `send`, `recv_exact`, `send_all` on a connected socket. Must not raise
 //! `SIGPIPE`: sends pass `MSG_NOSIGNAL`.
 
+use std::future::Future;
+
 use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
 
 use crate::error::named_buf;
 use crate::executor::context::with_driver;
 use crate::io_util;
 
-pub(super) async fn recv<B: IoBufMut>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
-    with_driver("recv", buf, |driver, buf| Op::recv(driver, fd, buf, 0)).await
+pub(super) fn recv<B: IoBufMut>(
+    fd: &SharedFd,
+    buf: B,
+) -> impl Future<Output = BufResult<usize, B>> {
+    with_driver("recv", buf, |driver, buf| Op::recv(driver, fd, buf, 0))
 }
 
-pub(super) async fn send<B: IoBuf>(fd: &SharedFd, buf: B) -> BufResult<usize, B> {
-    with_driver("send", buf, |driver, buf| Op::send(driver, fd, buf, 0)).await
+pub(super) fn send<B: IoBuf>(fd: &SharedFd, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+    with_driver("send", buf, |driver, buf| Op::send(driver, fd, buf, 0))
 }
 
 pub(super) async fn recv_exact<B: IoBufMut>(fd: &SharedFd, buf: B) -> BufResult<(), B> {

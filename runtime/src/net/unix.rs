@@ -5,6 +5,7 @@
 //! its ring through `executor/context.rs`.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
@@ -139,8 +140,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// A receive error; the buffer comes back either way.
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::recv(&self.fd, buf).await
+    pub fn read<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::recv(&self.fd, buf)
     }
 
     /// As [`TcpStream::read_exact`](super::TcpStream::read_exact).
@@ -148,8 +149,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the peer closes first, or a receive error.
-    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
-        stream_io::recv_exact(&self.fd, buf).await
+    pub fn read_exact<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
+        stream_io::recv_exact(&self.fd, buf)
     }
 
     /// As [`TcpStream::write`](super::TcpStream::write).
@@ -157,8 +158,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// `BrokenPipe` if the peer is gone (never `SIGPIPE`), ...
-    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::send(&self.fd, buf).await
+    pub fn write<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::send(&self.fd, buf)
     }
 
     /// As [`TcpStream::write_all`](super::TcpStream::write_all).
@@ -166,8 +167,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// The first send error.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        stream_io::send_all(&self.fd, buf).await
+    pub fn write_all<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
+        stream_io::send_all(&self.fd, buf)
     }
 
     /// Shuts down the read side, the write side, or both.
@@ -287,8 +288,8 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// `NotConnected` if not connected, ...
-    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::send(&self.fd, buf).await
+    pub fn send<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::send(&self.fd, buf)
     }
 
     /// Receives one datagram from the connected peer.
@@ -296,8 +297,8 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// A receive error.
-    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::recv(&self.fd, buf).await
+    pub fn recv<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::recv(&self.fd, buf)
     }
 
     /// The path this socket is bound to, if any.

@@ -4,6 +4,7 @@
 //! Owns: `TcpStream`. Must not raise `SIGPIPE`: every write is a send with `MSG_NOSIGNAL`.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -130,8 +131,8 @@ impl TcpStream {
     ///
     /// `ConnectionReset` if the peer reset the connection, among others. The buffer comes
     /// back either way.
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::recv(&self.fd, buf).await
+    pub fn read<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::recv(&self.fd, buf)
     }
 
     /// Reads until `buf` is full (`buf.bytes_total()` bytes).
@@ -140,8 +141,8 @@ impl TcpStream {
     ///
     /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
     /// the first read error.
-    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
-        stream_io::recv_exact(&self.fd, buf).await
+    pub fn read_exact<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
+        stream_io::recv_exact(&self.fd, buf)
     }
 
     /// Reads into several buffers in order, filling each before the next (one syscall's
@@ -183,8 +184,8 @@ impl TcpStream {
     ///
     /// `BrokenPipe` or `ConnectionReset` if the peer is gone (never a `SIGPIPE`), among
     /// others. The buffer comes back either way.
-    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        stream_io::send(&self.fd, buf).await
+    pub fn write<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::send(&self.fd, buf)
     }
 
     /// Writes some of `buf`'s initialized bytes without copying them into the kernel
@@ -207,8 +208,8 @@ impl TcpStream {
     ///
     /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
     /// back either way.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        stream_io::send_all(&self.fd, buf).await
+    pub fn write_all<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
+        stream_io::send_all(&self.fd, buf)
     }
 
     /// Shuts down the read side, the write side, or both. Shutting down `Write` sends FIN:
