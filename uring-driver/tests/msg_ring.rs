@@ -18,7 +18,9 @@ struct Target {
     refused: Rc<Mutex<Vec<io::Error>>>,
 }
 
-impl RingTarget for Target {
+// SAFETY: the fd is an `OwnedFd` in an `Arc` that every clone of `Target` shares: open,
+// naming the same file, while any clone lives.
+unsafe impl RingTarget for Target {
     fn ring_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

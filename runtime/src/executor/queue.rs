@@ -233,9 +233,12 @@ impl Shared {
 #[derive(Clone)]
 struct Wake(Arc<Shared>);
 
-impl RingTarget for Wake {
+// SAFETY: the fd is `Shared::ring`, an `OwnedFd` the `Shared` owns and never replaces,
+// and `Wake` holds an `Arc` of that `Shared`: the fd stays open, naming the same ring,
+// while any `Wake` lives. (`wake` posts only where `ring` is set; -1 otherwise names no
+// file, which the kernel refuses.)
+unsafe impl RingTarget for Wake {
     fn ring_fd(&self) -> RawFd {
-        // `wake` posts only where `ring` is set.
         self.0.ring.as_ref().map_or(-1, AsRawFd::as_raw_fd)
     }
 

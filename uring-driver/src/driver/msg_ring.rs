@@ -18,10 +18,16 @@ use super::lifecycle::{Completable, CqeResult, Lifecycle};
 use super::ring::WAKE_USER_DATA;
 
 /// A ring that [`Handle::post_wake`] posts to, and what to do if the kernel refuses.
-pub trait RingTarget: Clone + Unpin + 'static {
-    /// The target ring's fd. It must stay open as long as `self` lives: the sending ring
-    /// keeps `self` until the kernel has finished with the message, so the fd number can
-    /// never name a different file by the time the kernel resolves it.
+///
+/// # Safety
+///
+/// [`ring_fd`](RingTarget::ring_fd) must return an fd that stays open, naming the same
+/// file, for as long as `self` (or a clone) lives. The sending ring keeps a clone until
+/// the kernel has finished with the message; a number that meanwhile named another
+/// process-local io_uring would post a CQE with a user_data that ring never issued, which
+/// its owner may trust (as a pointer, say).
+pub unsafe trait RingTarget: Clone + Unpin + 'static {
+    /// The target ring's fd (see the trait's safety contract).
     fn ring_fd(&self) -> RawFd;
 
     /// Called on the sending ring's thread if the message could not be delivered (the
@@ -45,7 +51,11 @@ impl<T: RingTarget> Completable for Posted<T> {
 
     fn cleanup_ignored(&mut self, cqe: &CqeResult) {
         if let Err(e) = &cqe.result {
-            self.0.undelivered(io::Error::new(e.kind(), e.to_string()));
+            let e = e.raw_os_error().map_or_else(
+                || io::Error::new(e.kind(), e.to_string()),
+                io::Error::from_raw_os_error,
+            );
+            self.0.undelivered(e);
         }
     }
 }
@@ -95,8 +105,8 @@ impl Handle {
     /// `IORING_OP_MSG_RING` (Linux 5.18) or it was disabled
     /// ([`Builder::disable_opcode`](crate::Builder::disable_opcode)), this driver has
     /// shut down, the call comes from inside a driver call on this thread (a destructor
-    /// run by the driver), or the submission failed (the SQE may still go with a later
-    /// one: a duplicate wake is harmless). Wake the target another way then. A refusal
+    /// run by the driver), or the submission failed or stopped short of this SQE (it may
+    /// still go with a later one: a duplicate wake is harmless, a held-back one is not). Wake the target another way then. A refusal
     /// the kernel reports later goes to [`RingTarget::undelivered`].
     pub fn post_wake<T: RingTarget>(&self, target: T) -> Result<(), T> {
         let Ok(mut inner) = self.inner.try_borrow_mut() else {
@@ -108,9 +118,10 @@ impl Handle {
         let entry = opcode::MsgRingData::new(Fd(target.ring_fd()), 0, WAKE_USER_DATA, None).build();
         // The slot holds a clone until the sending CQE; `target` is kept to give back.
         let slot = Lifecycle::ignored_once(Posted(target.clone()));
-        // SAFETY: a MSG_RING SQE carries no pointers. The fd it names stays open while the
-        // slot holds `Posted(target)` (the `RingTarget::ring_fd` contract), i.e. until the
-        // final CQE of that slot, after the kernel resolved the fd at submission.
+        // SAFETY: a MSG_RING SQE carries no pointers into this process. The fd it names
+        // stays open, naming the same file, while the slot holds `Posted(target)` (the
+        // `unsafe trait RingTarget` contract), i.e. until the slot's final CQE, after the
+        // kernel resolved the fd at submission.
         if unsafe { inner.push_op(entry, slot) }.is_err() {
             return Err(target);
         }

@@ -305,6 +305,12 @@ impl Ring {
     /// Hands the queued SQEs to the kernel and returns at once: no completion is waited
     /// for, reaped or run (`io_uring_enter` without `GETEVENTS`); the next turn reaps
     /// them. For a message another thread waits for, sent in the middle of a task.
+    ///
+    /// # Errors
+    ///
+    /// What `io_uring_enter` reports (EBUSY, EAGAIN and EINTR included), or `Other` if
+    /// the kernel took only part of the SQ: either way the last SQE pushed may not have
+    /// gone, and the caller must not count on it.
     pub(super) fn submit_only(&mut self) -> io::Result<()> {
         let to_submit = self.uring.submission().len() as u32;
         if to_submit == 0 {
@@ -312,26 +318,16 @@ impl Ring {
         }
         // SAFETY: no argument pointer is passed (`None`); the SQEs' own pointers are valid
         // per the contracts under which they were pushed.
-        let result = unsafe {
+        unsafe {
             self.uring
                 .submitter()
-                .enter::<libc::sigset_t>(to_submit, 0, 0, None)
-        };
-        if self.uring.submission().is_empty() {
-            self.link_timespecs.clear();
+                .enter::<libc::sigset_t>(to_submit, 0, 0, None)?;
         }
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN)
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
+        if !self.uring.submission().is_empty() {
+            return Err(io::Error::other("the kernel took only part of the SQ"));
         }
+        self.link_timespecs.clear();
+        Ok(())
     }
 
     fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
