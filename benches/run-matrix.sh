@@ -18,4 +18,6 @@ fi
 # 10,000 idle connections need more descriptors than the usual soft limit.
 ulimit -n "$(ulimit -Hn)"
 cargo build --release -p ringlet-benches -p ringlet-examples --bins
+# The peers (monoio, compio) are a workspace of their own; their binaries land beside ours.
+cargo build --release --manifest-path benches/peers/Cargo.toml --target-dir target
 exec target/release/bench-matrix "$@"

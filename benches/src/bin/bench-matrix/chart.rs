@@ -44,11 +44,13 @@ impl Metric {
     }
 }
 
-const COLORS: [RGBColor; 4] = [
+const COLORS: [RGBColor; 6] = [
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
 ];
 
 /// `metric` against connections at `workers`, as an SVG document.

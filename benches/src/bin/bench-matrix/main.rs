@@ -1,7 +1,7 @@
 //! Runs the echo benchmark matrix and writes the report.
 //!
 //! Throughput: servers {ringlet, the raw io_uring loop (one worker only), tokio
-//! current-thread, tokio multi-thread} × connections × message sizes × worker counts {1,
+//! current-thread, tokio multi-thread, monoio, compio} × connections × message sizes × worker counts {1,
 //! all}, servers interleaved within each cell (A B C D A B C D ...), repeated, medians,
 //! ratios against tokio current-thread and the raw loop, and the CPU use of server and
 //! load generator during each run (so a saturated load generator would show).

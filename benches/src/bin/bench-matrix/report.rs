@@ -75,6 +75,15 @@ pub(crate) fn report(
     .unwrap();
     writeln!(
         w,
+        "- Peers (`benches/peers`, a workspace of its own): monoio 0.2 and compio 0.17 echo \
+         servers written as their examples write one (one runtime per worker thread with \
+         its own `SO_REUSEPORT` listener, a task per connection, an owned buffer read and \
+         written back whole); monoio with its default io_uring driver (1024 entries), compio \
+         with `coop_taskrun` and `taskrun_flag`, the settings it documents for throughput."
+    )
+    .unwrap();
+    writeln!(
+        w,
         "- CPU columns: share of one core used during the run by the server (all its threads) \
          and by the load generator; a server near 100% at one worker is the bottleneck, so \
          the load generator is not. Server CPU µs/msg: the server's CPU time over the run ÷ \

@@ -15,21 +15,29 @@ pub(crate) enum Server {
     Raw,
     TokioCurrent,
     TokioMulti,
+    /// monoio (`benches/peers`): one io_uring runtime per worker thread.
+    Monoio,
+    /// compio (`benches/peers`): one io_uring runtime per worker thread.
+    Compio,
 }
 
 impl Server {
-    pub(crate) const ALL: [Server; 4] = [
+    pub(crate) const ALL: [Server; 6] = [
         Server::Ringlet,
         Server::Raw,
         Server::TokioCurrent,
         Server::TokioMulti,
+        Server::Monoio,
+        Server::Compio,
     ];
-    pub(crate) const EFFICIENCY: [Server; 5] = [
+    pub(crate) const EFFICIENCY: [Server; 7] = [
         Server::Ringlet,
         Server::RingletCoalesced,
         Server::Raw,
         Server::TokioCurrent,
         Server::TokioMulti,
+        Server::Monoio,
+        Server::Compio,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -39,6 +47,8 @@ impl Server {
             Server::Raw => "raw io_uring loop",
             Server::TokioCurrent => "tokio current-thread",
             Server::TokioMulti => "tokio multi-thread",
+            Server::Monoio => "monoio",
+            Server::Compio => "compio",
         }
     }
 
@@ -79,6 +89,8 @@ impl Server {
                     "multi-thread".into(),
                 ]
             }
+            Server::Monoio => vec![bin.join("monoio-echo").display().to_string()],
+            Server::Compio => vec![bin.join("compio-echo").display().to_string()],
         };
         argv.extend([
             "--addr".into(),
