@@ -72,16 +72,21 @@ pub enum KernelFeature {
     /// completion straight into its ring. Fallback: writing the parked worker's eventfd,
     /// on which it keeps a read armed (the way threads outside the runtime always wake it).
     MsgRing,
+    /// `IORING_SETUP_NO_SQARRAY` (Linux 6.6): the kernel takes submissions in ring order,
+    /// without the index array between the SQ and its entries. Fallback: the array.
+    NoSqArray,
 }
 
 impl Builder {
     /// Runs as if the kernel lacked `feature`: its fallback is used instead. For testing
     /// the fallbacks on a new kernel, comparing the two, or working around a kernel bug.
     pub fn without(mut self, feature: KernelFeature) -> Self {
-        let opcode = match feature {
-            KernelFeature::MsgRing => uring_driver::opcode::MsgRingData::CODE,
+        self.ring = match feature {
+            KernelFeature::MsgRing => self
+                .ring
+                .disable_opcode(uring_driver::opcode::MsgRingData::CODE),
+            KernelFeature::NoSqArray => self.ring.no_sqarray(false),
         };
-        self.ring = self.ring.disable_opcode(opcode);
         self
     }
 
@@ -103,6 +108,16 @@ impl Builder {
     /// more ops per syscall; a full queue is submitted early, never an error.
     pub fn ring_entries(mut self, entries: u32) -> Self {
         self.ring = self.ring.entries(entries);
+        self
+    }
+
+    /// Completion queue entries of each worker's ring (default 4096: 64 KiB per worker;
+    /// never less than twice the SQ). Size it for the
+    /// completions that can arrive while a worker runs tasks, about one per busy
+    /// connection: the kernel holds the rest back (or, without `DEFER_TASKRUN`, lets them
+    /// overflow into a list), and each extra batch costs an extra `io_uring_enter`.
+    pub fn cq_entries(mut self, entries: u32) -> Self {
+        self.ring = self.ring.cq_entries(entries);
         self
     }
 

@@ -244,3 +244,61 @@ fn send_zc_delivers_a_large_buffer() {
     })
     .unwrap();
 }
+
+/// 20 connections, each echoing 100 numbered messages through one worker built by
+/// `builder`: every byte back in order.
+fn concurrent_echoes(builder: ringlet::Builder) {
+    let rt = builder.workers(1).build().unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let _connection = spawn(async move {
+                    let mut buf = Vec::with_capacity(64);
+                    loop {
+                        buf.clear();
+                        let (n, b) = stream.read(buf).await;
+                        if n.unwrap() == 0 {
+                            return;
+                        }
+                        let (res, b) = stream.write_all(b).await;
+                        res.unwrap();
+                        buf = b;
+                    }
+                });
+            }
+        });
+        let clients: Vec<_> = (0..20u32)
+            .map(|c| {
+                spawn(async move {
+                    let stream = TcpStream::connect(addr).await.unwrap();
+                    for i in 0..100u32 {
+                        let msg = [c.to_le_bytes(), i.to_le_bytes()].concat();
+                        let (res, _) = stream.write_all(msg.clone()).await;
+                        res.unwrap();
+                        let (res, back) = stream.read_exact(vec![0u8; 8]).await;
+                        res.unwrap();
+                        assert_eq!(back, msg, "connection {c}, message {i}");
+                    }
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn connections_echo_without_the_sq_array() {
+    concurrent_echoes(ringlet::Builder::default().without(ringlet::KernelFeature::NoSqArray));
+}
+
+#[test]
+fn connections_echo_through_a_tiny_ring() {
+    // 8 SQ entries and a 16-entry CQ for 40 sockets: submissions and completions both
+    // come in more batches than the ring holds.
+    concurrent_echoes(ringlet::Builder::default().ring_entries(8).cq_entries(16));
+}

@@ -36,7 +36,7 @@ pub mod op;
 pub mod socket;
 
 pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
-pub use driver::builder::Builder;
+pub use driver::builder::{Builder, DEFAULT_CQ_ENTRIES};
 pub use driver::probe::{Features, TaskrunMode};
 pub use driver::{Driver, Handle, RingTarget};
 pub use fd::SharedFd;

@@ -24,7 +24,7 @@ fn ops() -> usize {
 }
 
 fn tiny_driver() -> Driver {
-    let driver = Driver::builder().entries(8).build().unwrap();
+    let driver = Driver::builder().entries(8).cq_entries(16).build().unwrap();
     let f = driver.features();
     assert_eq!((f.sq_entries, f.cq_entries), (8, 16));
     driver

@@ -13,7 +13,8 @@ use super::probe::{OpcodeSet, TaskrunMode};
 use super::ring::{Coalesce, Ring};
 
 impl Driver {
-    /// A driver with the default configuration (256 entries, best task-running mode).
+    /// A driver with the default configuration (256 SQ entries, 4096 CQ entries, best
+    /// task-running mode).
     ///
     /// # Errors
     ///
@@ -32,6 +33,8 @@ impl Driver {
 #[derive(Clone, Debug)]
 pub struct Builder {
     entries: u32,
+    cq_entries: u32,
+    no_sqarray: bool,
     defer_taskrun: bool,
     coalesce: Option<Coalesce>,
     disabled: OpcodeSet,
@@ -41,6 +44,8 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             entries: 256,
+            cq_entries: DEFAULT_CQ_ENTRIES,
+            no_sqarray: true,
             defer_taskrun: true,
             coalesce: None,
             disabled: OpcodeSet::default(),
@@ -48,11 +53,39 @@ impl Default for Builder {
     }
 }
 
+/// The default completion queue size: room for a burst of completions from thousands of
+/// connections (each with a multishot receive armed) without overflowing, for 64 KiB of
+/// ring memory. An overflow loses nothing (`IORING_FEAT_NODROP`) but costs the kernel a
+/// list of overflowed entries and ringlet an extra `io_uring_enter` to flush them.
+pub const DEFAULT_CQ_ENTRIES: u32 = 4096;
+
 impl Builder {
-    /// Submission queue size (rounded up to a power of two by the kernel). The completion
-    /// queue is twice as large. A full SQ is never an error: it is submitted to make room.
+    /// Submission queue size (rounded up to a power of two by the kernel). A full SQ is
+    /// never an error: it is submitted to make room.
     pub fn entries(mut self, entries: u32) -> Self {
         self.entries = entries.max(1);
+        self
+    }
+
+    /// Completion queue size (default [`DEFAULT_CQ_ENTRIES`]; rounded up to a power of
+    /// two, never less than twice the SQ, clamped to the kernel's maximum). Size it for
+    /// the completions that can arrive between two turns of the loop, about one per
+    /// connection with data in flight: beyond it completions overflow into a kernel list,
+    /// which loses nothing but costs an extra `io_uring_enter` per turn to flush
+    /// ([`Handle::cq_overflow_flushes`](crate::Handle::cq_overflow_flushes) counts them).
+    pub fn cq_entries(mut self, entries: u32) -> Self {
+        self.cq_entries = entries.max(1);
+        self
+    }
+
+    /// Whether to drop the SQ index array (`IORING_SETUP_NO_SQARRAY`, Linux 6.6; default
+    /// `true`): the kernel then takes SQEs in ring order, one indirection less per SQE.
+    /// Kernels without it get the array, and [`Features::no_sqarray`] says which one
+    /// runs. `false` forces the array (to test the fallback on a new kernel).
+    ///
+    /// [`Features::no_sqarray`]: crate::Features::no_sqarray
+    pub fn no_sqarray(mut self, on: bool) -> Self {
+        self.no_sqarray = on;
         self
     }
 
@@ -107,29 +140,44 @@ impl Builder {
         } else {
             &[TaskrunMode::Cooperative, TaskrunMode::Default]
         };
+        // Each mode is tried without the SQ array first (where asked), then with it.
+        let sqarray_attempts: &[bool] = if self.no_sqarray {
+            &[true, false]
+        } else {
+            &[false]
+        };
+        // Never below twice the SQ (the kernel's own default, and its floor).
+        let cq_entries = self.cq_entries.max(self.entries.saturating_mul(2));
         let mut last_error = None;
         for &mode in attempts {
-            let mut builder = IoUring::builder();
-            match mode {
-                TaskrunMode::Deferred => {
-                    builder
-                        .setup_single_issuer()
-                        .setup_defer_taskrun()
-                        .setup_submit_all();
+            for &no_sqarray in sqarray_attempts {
+                let mut builder = IoUring::builder();
+                match mode {
+                    TaskrunMode::Deferred => {
+                        builder
+                            .setup_single_issuer()
+                            .setup_defer_taskrun()
+                            .setup_submit_all();
+                    }
+                    TaskrunMode::Cooperative => {
+                        builder.setup_coop_taskrun();
+                    }
+                    TaskrunMode::Default => {}
                 }
-                TaskrunMode::Cooperative => {
-                    builder.setup_coop_taskrun();
+                if no_sqarray {
+                    builder.setup_no_sqarray();
                 }
-                TaskrunMode::Default => {}
-            }
-            match builder.build(self.entries) {
-                Ok(uring) => {
-                    return Ring::new(uring, mode, self.coalesce, self.disabled)
-                        .map(Driver::from_ring);
+                // CLAMP: sizes above the kernel's maximum are lowered to it, not refused.
+                builder.setup_cqsize(cq_entries).setup_clamp();
+                match builder.build(self.entries) {
+                    Ok(uring) => {
+                        return Ring::new(uring, mode, no_sqarray, self.coalesce, self.disabled)
+                            .map(Driver::from_ring);
+                    }
+                    // EINVAL: this kernel does not know a flag; try without it.
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
+                    Err(e) => return Err(setup_error(e)),
                 }
-                // EINVAL: this kernel does not know a flag; try the next mode.
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
-                Err(e) => return Err(setup_error(e)),
             }
         }
         Err(setup_error(last_error.expect("at least one setup attempt")))

@@ -34,6 +34,9 @@ pub struct Features {
     pub sq_entries: u32,
     /// Completion queue entries.
     pub cq_entries: u32,
+    /// Whether the SQ runs without its index array (`IORING_SETUP_NO_SQARRAY`, Linux
+    /// 6.6+); see [`Builder::no_sqarray`](crate::Builder::no_sqarray).
+    pub no_sqarray: bool,
 }
 
 /// The opcodes this kernel supports, from `IORING_REGISTER_PROBE`, less those the builder

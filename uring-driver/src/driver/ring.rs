@@ -83,6 +83,7 @@ impl Ring {
     pub(super) fn new(
         uring: IoUring,
         taskrun: TaskrunMode,
+        no_sqarray: bool,
         coalesce: Option<Coalesce>,
         disabled: OpcodeSet,
     ) -> io::Result<Ring> {
@@ -100,6 +101,7 @@ impl Ring {
             min_timeout: params.is_feature_min_timeout(),
             sq_entries: params.sq_entries(),
             cq_entries: params.cq_entries(),
+            no_sqarray,
         };
         static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Ring {
