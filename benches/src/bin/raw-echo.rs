@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! raw-echo [--addr HOST:PORT] [--buffer-size BYTES] [--pool-buffers N] [--workers 1]
+//!          [--direct]
 //! ```
 //!
 //! One thread, one ring (`SINGLE_ISSUER | DEFER_TASKRUN`), a multishot accept, one
@@ -11,6 +12,11 @@
 //! buffer it arrived in (one send in flight per connection, so chunks keep their order),
 //! the buffer returned to the ring when its send completes, and one `submit_and_wait(1)`
 //! per turn. No tasks, wakers, timers or futures: what is left is what the kernel costs.
+//!
+//! `--direct`: connections are accepted straight into the ring's file table (direct
+//! descriptors, no entry in the process's descriptor table) and every op names them by
+//! index, so the kernel skips the descriptor lookup and reference count per op; TCP_NODELAY
+//! is set on the listener, which accepted sockets inherit. What that lever buys at most.
 
 use std::collections::VecDeque;
 use std::io;
@@ -20,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use clap::Parser;
-use io_uring::types::{BufRingEntry, Fd};
+use io_uring::types::{BufRingEntry, Fd, Fixed};
 use io_uring::{IoUring, cqueue, opcode};
 use slab::Slab;
 
@@ -40,6 +46,27 @@ struct Args {
     /// Accepted for the matrix's sake; only 1 is supported.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1))]
     workers: u16,
+    /// Accept into the ring's file table and name connections by index (direct
+    /// descriptors).
+    #[arg(long)]
+    direct: bool,
+}
+
+/// Slots of the file table in `--direct` mode (also bounded by RLIMIT_NOFILE).
+const DIRECT_SLOTS: u32 = 16384;
+
+/// Builds opcode `$op` on connection descriptor `$fd`: a direct descriptor's index or a
+/// plain descriptor, as `$direct` says (the two are different types to the builders).
+macro_rules! on_conn {
+    ($direct:expr, $fd:expr, |$t:ident| $build:expr) => {
+        if $direct {
+            let $t = Fixed($fd as u32);
+            $build
+        } else {
+            let $t = Fd($fd);
+            $build
+        }
+    };
 }
 
 const BGID: u16 = 0;
@@ -146,9 +173,18 @@ struct Conn {
 struct Server {
     uring: IoUring,
     conns: Slab<Conn>,
+    /// `--direct`: `Conn::fd` is an index into the ring's file table.
+    direct: bool,
 }
 
 impl Server {
+    fn accept(&mut self, listener: RawFd) {
+        let entry = opcode::AcceptMulti::new(Fd(listener))
+            .allocate_file_index(self.direct)
+            .build();
+        self.push(entry.user_data(user_data(ACCEPT, 0)));
+    }
+
     fn push(&mut self, entry: io_uring::squeue::Entry) {
         // SAFETY: every buffer an entry points at (pool memory) outlives the ring, and a
         // buffer is not handed back to the pool until its send's CQE.
@@ -160,11 +196,8 @@ impl Server {
     fn recv(&mut self, conn: usize) {
         let fd = self.conns[conn].fd;
         self.conns[conn].receiving = true;
-        self.push(
-            opcode::RecvMulti::new(Fd(fd), BGID)
-                .build()
-                .user_data(user_data(RECV, conn)),
-        );
+        let entry = on_conn!(self.direct, fd, |t| opcode::RecvMulti::new(t, BGID).build());
+        self.push(entry.user_data(user_data(RECV, conn)));
     }
 
     fn send_next(&mut self, pool: &Pool, conn: usize) {
@@ -179,11 +212,9 @@ impl Server {
         let fd = c.fd;
         // SAFETY: `sent < len <= size`, inside buffer `bid`.
         let ptr = unsafe { pool.buffer(bid).add(sent as usize) };
-        self.push(
-            opcode::Send::new(Fd(fd), ptr, len - sent)
-                .build()
-                .user_data(user_data(SEND, conn)),
-        );
+        let entry = on_conn!(self.direct, fd, |t| opcode::Send::new(t, ptr, len - sent)
+            .build());
+        self.push(entry.user_data(user_data(SEND, conn)));
     }
 
     /// Closes `conn` once nothing of it is in flight.
@@ -196,11 +227,8 @@ impl Server {
         for (bid, _, _) in c.queue {
             pool.give_back(bid);
         }
-        self.push(
-            opcode::Close::new(Fd(c.fd))
-                .build()
-                .user_data(user_data(CLOSE, 0)),
-        );
+        let entry = on_conn!(self.direct, c.fd, |t| opcode::Close::new(t).build());
+        self.push(entry.user_data(user_data(CLOSE, 0)));
     }
 
     fn complete(&mut self, pool: &mut Pool, listener: RawFd, cqe: cqueue::Entry) {
@@ -209,7 +237,7 @@ impl Server {
         let res = cqe.result();
         match kind {
             ACCEPT => {
-                if res >= 0 {
+                if res >= 0 && !self.direct {
                     let one: libc::c_int = 1;
                     // SAFETY: `one` is a live c_int of the length passed.
                     unsafe {
@@ -221,6 +249,8 @@ impl Server {
                             size_of::<libc::c_int>() as u32,
                         )
                     };
+                }
+                if res >= 0 {
                     let conn = self.conns.insert(Conn {
                         fd: res,
                         queue: VecDeque::new(),
@@ -231,11 +261,7 @@ impl Server {
                     self.recv(conn);
                 }
                 if !cqueue::more(cqe.flags()) {
-                    self.push(
-                        opcode::AcceptMulti::new(Fd(listener))
-                            .build()
-                            .user_data(user_data(ACCEPT, 0)),
-                    );
+                    self.accept(listener);
                 }
             }
             RECV => {
@@ -268,8 +294,14 @@ impl Server {
                     c.closing = true;
                     // Stop receiving too: the socket is shut for reading, which ends the
                     // multishot receive with a final CQE.
-                    // SAFETY: shutdown(2) takes no pointers.
-                    unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
+                    let fd = c.fd;
+                    if self.direct {
+                        let entry = opcode::Shutdown::new(Fixed(fd as u32), libc::SHUT_RDWR);
+                        self.push(entry.build().user_data(user_data(CLOSE, 0)));
+                    } else {
+                        // SAFETY: shutdown(2) takes no pointers.
+                        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+                    }
                     self.maybe_close(pool, conn);
                     return;
                 }
@@ -301,16 +333,42 @@ fn run(args: &Args) -> io::Result<()> {
         .setup_cqsize(16384)
         .build(4096)?;
     let mut pool = Pool::new(&uring, args.pool_buffers, args.buffer_size)?;
+    let lfd = listener.as_raw_fd();
+    if args.direct {
+        // The table can hold no more than RLIMIT_NOFILE descriptors.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a live rlimit the call fills.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let slots = DIRECT_SLOTS.min(u32::try_from(limit.rlim_cur).unwrap_or(u32::MAX));
+        uring.submitter().register_files_sparse(slots)?;
+        // Accepted sockets inherit TCP_NODELAY from the listener (a direct descriptor has
+        // no descriptor for setsockopt).
+        let one: libc::c_int = 1;
+        // SAFETY: `one` is a live c_int of the length passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                lfd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&raw const one).cast(),
+                size_of::<libc::c_int>() as u32,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     let mut server = Server {
         uring,
         conns: Slab::new(),
+        direct: args.direct,
     };
-    let lfd = listener.as_raw_fd();
-    server.push(
-        opcode::AcceptMulti::new(Fd(lfd))
-            .build()
-            .user_data(user_data(ACCEPT, 0)),
-    );
+    server.accept(lfd);
     let mut cqes = Vec::with_capacity(1024);
     loop {
         server.uring.submit_and_wait(1)?;
