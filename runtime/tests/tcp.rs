@@ -302,3 +302,8 @@ fn connections_echo_through_a_tiny_ring() {
     // come in more batches than the ring holds.
     concurrent_echoes(ringlet::Builder::default().ring_entries(8).cq_entries(16));
 }
+
+#[test]
+fn connections_echo_through_a_ring_with_an_sq_poll_thread() {
+    concurrent_echoes(ringlet::Builder::default().sqpoll(Duration::from_millis(2)));
+}

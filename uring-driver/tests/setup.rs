@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use common::{pipe, run, serial};
-use uring_driver::{DEFAULT_CQ_ENTRIES, Driver, Op, SharedFd};
+use uring_driver::{DEFAULT_CQ_ENTRIES, Driver, Op, SharedFd, TaskrunMode};
 
 /// The running kernel's (major, minor) version, from uname(2).
 fn kernel_version() -> (u32, u32) {
@@ -183,4 +183,77 @@ fn no_sqarray_works_in_every_task_running_mode() {
         .unwrap();
     assert_eq!(driver.features().no_sqarray, kernel_version() >= (6, 6));
     ops_across_sq_wraps(&driver);
+}
+
+fn sqpoll_driver(entries: u32, idle: Duration) -> Driver {
+    let driver = Driver::builder()
+        .entries(entries)
+        .sqpoll(idle)
+        .build()
+        .unwrap();
+    let f = driver.features();
+    assert!(f.sqpoll, "this kernel (5.11+) allows unprivileged SQPOLL");
+    assert_ne!(
+        f.taskrun,
+        TaskrunMode::Deferred,
+        "SQPOLL excludes DEFER_TASKRUN"
+    );
+    driver
+}
+
+#[test]
+fn an_sqpoll_ring_carries_ops_across_sq_wraps_and_bursts() {
+    let _g = serial();
+    let driver = sqpoll_driver(8, Duration::from_millis(20));
+    ops_across_sq_wraps(&driver);
+    burst_of_completions(&driver, 500);
+    // Waits bounded by a timeout still return on time.
+    let start = Instant::now();
+    driver.park(Some(Duration::from_millis(30))).unwrap();
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(25), "{waited:?}");
+    run(&driver, Op::timeout(&driver, Duration::from_millis(5))).unwrap();
+}
+
+#[test]
+fn a_sleeping_sq_poll_thread_is_woken_for_new_ops() {
+    let _g = serial();
+    let driver = sqpoll_driver(64, Duration::from_millis(1));
+    run(&driver, Op::nop(&driver)).unwrap();
+    for _ in 0..20 {
+        // Idle for far longer than the thread's 1 ms: it sleeps, and the next op must
+        // wake it, or it would never be submitted.
+        std::thread::sleep(Duration::from_millis(10));
+        let (r, w) = pipe();
+        let (r, w) = (SharedFd::new(r), SharedFd::new(w));
+        let (res, _) = run(&driver, Op::write(&driver, &w, b"up".to_vec()));
+        assert_eq!(res.unwrap(), 2);
+        let (res, buf) = run(&driver, Op::read(&driver, &r, vec![0u8; 2]));
+        assert_eq!(res.unwrap(), 2);
+        assert_eq!(buf, b"up");
+    }
+    assert!(driver.sqpoll_wakeups() > 0, "the thread never slept");
+}
+
+#[test]
+fn an_sqpoll_ring_cancels_dropped_ops_and_drains() {
+    let _g = serial();
+    let driver = sqpoll_driver(16, Duration::from_millis(20));
+    let (r, _w) = pipe();
+    let r = SharedFd::new(r);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..50 {
+        let mut read = Op::read(&driver, &r, vec![0u8; 8]);
+        assert!(Pin::new(&mut read).poll(&mut cx).is_pending());
+        drop(read); // in flight: cancelled, its buffer kept until the final CQE
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while driver.slots() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} slots never drained",
+            driver.slots()
+        );
+        driver.park(Some(Duration::from_millis(5))).unwrap();
+    }
 }

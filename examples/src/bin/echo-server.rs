@@ -3,6 +3,7 @@
 //! ```text
 //! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 //!             [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
+//!             [--sqpoll-ms IDLE]
 //! ```
 //!
 //! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
@@ -54,6 +55,10 @@ struct Args {
     /// message under moderate load, up to MICROS more latency (Linux 6.12+).
     #[arg(long, value_name = "MICROS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     coalesce_us: u64,
+    /// Give each worker's ring a kernel thread that polls its submissions, sleeping after
+    /// IDLE ms without any (0: off): lower latency for up to one more busy core per worker.
+    #[arg(long, value_name = "IDLE", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    sqpoll_ms: u64,
 }
 
 fn pool_size(v: &str) -> Result<u16, String> {
@@ -75,10 +80,13 @@ fn main() -> ExitCode {
             entries: args.pool_buffers,
         },
     };
-    let runtime = ringlet::Runtime::builder()
+    let mut builder = ringlet::Runtime::builder()
         .workers(workers)
-        .coalesce_completions(32, Duration::from_micros(args.coalesce_us))
-        .build();
+        .coalesce_completions(32, Duration::from_micros(args.coalesce_us));
+    if args.sqpoll_ms > 0 {
+        builder = builder.sqpoll(Duration::from_millis(args.sqpoll_ms));
+    }
+    let runtime = builder.build();
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {

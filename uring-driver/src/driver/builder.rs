@@ -35,6 +35,7 @@ pub struct Builder {
     entries: u32,
     cq_entries: u32,
     no_sqarray: bool,
+    sqpoll: Option<Duration>,
     defer_taskrun: bool,
     coalesce: Option<Coalesce>,
     disabled: OpcodeSet,
@@ -46,6 +47,7 @@ impl Default for Builder {
             entries: 256,
             cq_entries: DEFAULT_CQ_ENTRIES,
             no_sqarray: true,
+            sqpoll: None,
             defer_taskrun: true,
             coalesce: None,
             disabled: OpcodeSet::default(),
@@ -86,6 +88,22 @@ impl Builder {
     /// [`Features::no_sqarray`]: crate::Features::no_sqarray
     pub fn no_sqarray(mut self, on: bool) -> Self {
         self.no_sqarray = on;
+        self
+    }
+
+    /// Submits through a kernel thread that polls the SQ (`IORING_SETUP_SQPOLL`; default:
+    /// off): ops reach the kernel without an `io_uring_enter`, and cross-ring wakes
+    /// without any syscall while the thread is awake. It spins for `idle` after the last
+    /// submission before it sleeps, so it costs up to a whole core while the ring is busy:
+    /// for latency-critical servers with a core to spare. The thread runs where the
+    /// ring's creator may run (pin the creator to choose).
+    ///
+    /// `DEFER_TASKRUN` is not available with it (the kernel refuses the pair), so
+    /// completions run cooperatively. Kernels that refuse SQPOLL (before 5.11 without
+    /// `CAP_SYS_ADMIN`) or lack `IORING_FEAT_EXT_ARG` get a ring without it, and
+    /// [`Features::sqpoll`](crate::Features::sqpoll) says which one runs.
+    pub fn sqpoll(mut self, idle: Duration) -> Self {
+        self.sqpoll = Some(idle);
         self
     }
 
@@ -131,7 +149,7 @@ impl Builder {
     /// (io_uring disabled by sysctl or seccomp, too low `RLIMIT_MEMLOCK`, a kernel without
     /// io_uring). `Unsupported` if the kernel lacks `IORING_FEAT_NODROP` (Linux 5.5).
     pub fn build(self) -> io::Result<Driver> {
-        let attempts: &[TaskrunMode] = if self.defer_taskrun {
+        let modes: &[TaskrunMode] = if self.defer_taskrun {
             &[
                 TaskrunMode::Deferred,
                 TaskrunMode::Cooperative,
@@ -140,6 +158,18 @@ impl Builder {
         } else {
             &[TaskrunMode::Cooperative, TaskrunMode::Default]
         };
+        // With SQPOLL asked for: its modes first (it excludes DEFER_TASKRUN), then the
+        // usual ones without it.
+        let mut attempts: Vec<(TaskrunMode, Option<u32>)> = Vec::with_capacity(5);
+        if let Some(idle) = self.sqpoll {
+            let idle_ms = u32::try_from(idle.as_millis()).unwrap_or(u32::MAX).max(1);
+            for &mode in modes {
+                if mode != TaskrunMode::Deferred {
+                    attempts.push((mode, Some(idle_ms)));
+                }
+            }
+        }
+        attempts.extend(modes.iter().map(|&mode| (mode, None)));
         // Each mode is tried without the SQ array first (where asked), then with it.
         let sqarray_attempts: &[bool] = if self.no_sqarray {
             &[true, false]
@@ -149,7 +179,7 @@ impl Builder {
         // Never below twice the SQ (the kernel's own default, and its floor).
         let cq_entries = self.cq_entries.max(self.entries.saturating_mul(2));
         let mut last_error = None;
-        for &mode in attempts {
+        for (mode, sqpoll) in attempts {
             for &no_sqarray in sqarray_attempts {
                 let mut builder = IoUring::builder();
                 match mode {
@@ -167,15 +197,33 @@ impl Builder {
                 if no_sqarray {
                     builder.setup_no_sqarray();
                 }
+                if let Some(idle_ms) = sqpoll {
+                    builder.setup_sqpoll(idle_ms);
+                }
                 // CLAMP: sizes above the kernel's maximum are lowered to it, not refused.
                 builder.setup_cqsize(cq_entries).setup_clamp();
                 match builder.build(self.entries) {
+                    // SQPOLL relies on EXT_ARG waits: the fallback's timeout SQE would
+                    // point at a timespec the poll thread might read after it changed.
+                    Ok(uring) if sqpoll.is_some() && !uring.params().is_feature_ext_arg() => {}
                     Ok(uring) => {
-                        return Ring::new(uring, mode, no_sqarray, self.coalesce, self.disabled)
-                            .map(Driver::from_ring);
+                        let sqpoll = sqpoll.is_some();
+                        return Ring::new(
+                            uring,
+                            mode,
+                            no_sqarray,
+                            sqpoll,
+                            self.coalesce,
+                            self.disabled,
+                        )
+                        .map(Driver::from_ring);
                     }
                     // EINVAL: this kernel does not know a flag; try without it.
                     Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last_error = Some(e),
+                    // EPERM with SQPOLL: a kernel that allows it only to the privileged.
+                    Err(e) if sqpoll.is_some() && e.raw_os_error() == Some(libc::EPERM) => {
+                        last_error = Some(e)
+                    }
                     Err(e) => return Err(setup_error(e)),
                 }
             }

@@ -233,6 +233,12 @@ impl Handle {
         self.inner.borrow().overflow_flushes
     }
 
+    /// How many times this thread had to wake the ring's sleeping SQ poll thread with an
+    /// `io_uring_enter` (always 0 without [`Builder::sqpoll`](crate::Builder::sqpoll)).
+    pub fn sqpoll_wakeups(&self) -> u64 {
+        self.inner.borrow().sqpoll_wakeups
+    }
+
     /// What the ring was set up with.
     pub fn features(&self) -> Features {
         self.inner.borrow().features

@@ -37,6 +37,9 @@ pub struct Features {
     /// Whether the SQ runs without its index array (`IORING_SETUP_NO_SQARRAY`, Linux
     /// 6.6+); see [`Builder::no_sqarray`](crate::Builder::no_sqarray).
     pub no_sqarray: bool,
+    /// Whether a kernel thread polls the SQ (`IORING_SETUP_SQPOLL`); see
+    /// [`Builder::sqpoll`](crate::Builder::sqpoll).
+    pub sqpoll: bool,
 }
 
 /// The opcodes this kernel supports, from `IORING_REGISTER_PROBE`, less those the builder

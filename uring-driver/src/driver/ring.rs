@@ -25,6 +25,8 @@ const PARK_TIMEOUT_USER_DATA: u64 = u64::MAX - 1;
 pub(super) const WAKE_USER_DATA: u64 = u64::MAX - 2;
 /// `IORING_ENTER_GETEVENTS`: also the flag that runs deferred task work.
 const ENTER_GETEVENTS: u32 = 1;
+/// `IORING_ENTER_SQ_WAKEUP`: wakes a sleeping SQ poll thread.
+const ENTER_SQ_WAKEUP: u32 = 2;
 /// How often an enter refused with EBUSY/EAGAIN is retried after reaping.
 const ENTER_RETRIES: u32 = 1024;
 
@@ -72,6 +74,8 @@ pub(super) struct Ring {
     pub(super) coalesce: Option<Coalesce>,
     /// Times the kernel reported completions waiting in its overflow list.
     pub(super) overflow_flushes: u64,
+    /// Times this thread woke the SQ poll thread (`SQPOLL` rings only).
+    pub(super) sqpoll_wakeups: u64,
 }
 
 impl Ring {
@@ -84,6 +88,7 @@ impl Ring {
         uring: IoUring,
         taskrun: TaskrunMode,
         no_sqarray: bool,
+        sqpoll: bool,
         coalesce: Option<Coalesce>,
         disabled: OpcodeSet,
     ) -> io::Result<Ring> {
@@ -102,6 +107,7 @@ impl Ring {
             sq_entries: params.sq_entries(),
             cq_entries: params.cq_entries(),
             no_sqarray,
+            sqpoll,
         };
         static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Ring {
@@ -122,6 +128,7 @@ impl Ring {
             park_timespec: Box::new(types::Timespec::new()),
             coalesce: coalesce.filter(|_| features.min_timeout && features.ext_arg),
             overflow_flushes: 0,
+            sqpoll_wakeups: 0,
         })
     }
 
@@ -201,6 +208,10 @@ impl Ring {
             // The SQ is full: hand it to the kernel, then retry. What that reaps may have
             // made work ready: the next wait must not block (rule 9).
             self.reaped_in_push += self.turn(0, None)?;
+            if self.features.sqpoll && self.uring.submission().is_full() {
+                // The SQ poll thread empties the SQ in its own time: wait for room.
+                self.uring.submitter().squeue_wait()?;
+            }
         }
     }
 
@@ -318,6 +329,20 @@ impl Ring {
         if to_submit == 0 {
             return Ok(());
         }
+        if self.features.sqpoll {
+            // The SQ poll thread takes the SQEs on its own (once woken if it sleeps): they
+            // are the kernel's as soon as they are in the SQ, whatever this thread does.
+            let wakeup = self.sq_wakeup_flag();
+            if wakeup != 0 {
+                // SAFETY: no argument pointer is passed; SQE pointers as above.
+                unsafe {
+                    self.uring
+                        .submitter()
+                        .enter::<libc::sigset_t>(0, 0, wakeup, None)?;
+                }
+            }
+            return Ok(());
+        }
         // SAFETY: no argument pointer is passed (`None`); the SQEs' own pointers are valid
         // per the contracts under which they were pushed.
         unsafe {
@@ -332,7 +357,27 @@ impl Ring {
         Ok(())
     }
 
+    /// `IORING_ENTER_SQ_WAKEUP` if this ring has an SQ poll thread and it has gone to
+    /// sleep (it would not see new SQEs otherwise), else 0.
+    fn sq_wakeup_flag(&mut self) -> u32 {
+        if !self.features.sqpoll || self.uring.submission().is_empty() {
+            return 0;
+        }
+        // The tail store that published the SQEs must be ordered before the read of the
+        // thread's NEED_WAKEUP flag, or both sides could miss each other (liburing does the
+        // same full fence).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.uring.submission().need_wakeup() {
+            self.sqpoll_wakeups += 1;
+            ENTER_SQ_WAKEUP
+        } else {
+            0
+        }
+    }
+
     fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
+        // Read (and counted) here; `submit_with_args` below checks the same flag itself.
+        let sq_wakeup = self.sq_wakeup_flag();
         let coalesce = self.coalesce.filter(|c| {
             want > 0 && timeout.is_none_or(|t| t.as_micros() >= u128::from(c.max_delay_us))
         });
@@ -365,15 +410,13 @@ impl Ring {
                 // Completions reaped by that push satisfy the wait (rule 9).
                 let want = if self.reaped_in_push > 0 { 0 } else { want };
                 let to_submit = self.uring.submission().len() as u32;
+                let flags = ENTER_GETEVENTS | sq_wakeup;
                 // SAFETY: no argument pointer is passed (`None`), so there is nothing for the
                 // kernel to read beyond the rings it owns.
                 unsafe {
-                    self.uring.submitter().enter::<libc::sigset_t>(
-                        to_submit,
-                        want,
-                        ENTER_GETEVENTS,
-                        None,
-                    )
+                    self.uring
+                        .submitter()
+                        .enter::<libc::sigset_t>(to_submit, want, flags, None)
                 }
             }
         };
