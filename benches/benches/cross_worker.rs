@@ -22,6 +22,7 @@
 //! ```sh
 //! cargo bench -p ringlet-benches --bench cross_worker
 //! NO_MSG_RING=1 cargo bench -p ringlet-benches --bench cross_worker   # eventfd wakes
+//! SPIN_US=50 cargo bench -p ringlet-benches --bench cross_worker      # spin before parking
 //! ```
 
 use std::time::{Duration, Instant};

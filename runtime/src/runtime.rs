@@ -51,6 +51,7 @@ pub struct Builder {
     workers: usize,
     pin_cores: bool,
     ring: uring_driver::Builder,
+    spin: Option<std::time::Duration>,
 }
 
 impl Default for Builder {
@@ -59,6 +60,7 @@ impl Default for Builder {
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             pin_cores: false,
             ring: uring_driver::Builder::default(),
+            spin: None,
         }
     }
 }
@@ -135,6 +137,19 @@ impl Builder {
         self
     }
 
+    /// Lets a worker with nothing to run busy-poll for up to `spin` before it sleeps
+    /// (default: off): it keeps reaping completions without blocking and watching its
+    /// remote queue, so a completion or a wake from another worker that arrives within
+    /// `spin` is picked up in well under a microsecond instead of after a wake-up of a
+    /// sleeping thread (several microseconds; docs/benchmarks.md, "Core to core"). The
+    /// price is CPU: an idle worker burns up to `spin` of its core each time it runs out
+    /// of work. Timers are never delayed by it. For latency-critical servers whose
+    /// workers hand work to each other; a zero duration turns it off.
+    pub fn spin_before_park(mut self, spin: std::time::Duration) -> Self {
+        self.spin = (!spin.is_zero()).then_some(spin);
+        self
+    }
+
     /// Coalesces completions when a worker sleeps in the kernel (default: off): it wakes
     /// once `batch` completions are ready, or `max_delay` after the first one. Under
     /// moderate load this trades up to `max_delay` of latency for fewer wake-ups and less
@@ -166,7 +181,7 @@ impl Builder {
             pin_current_thread(cpu)?;
         }
         let driver = self.ring.clone().build()?;
-        let worker = Worker::new(driver.handle().clone(), 0, set.clone())?;
+        let worker = Worker::new(driver.handle().clone(), 0, set.clone(), self.spin)?;
         let mut runtime = Runtime {
             worker,
             driver: Some(driver),
@@ -181,6 +196,7 @@ impl Builder {
                 ring: self.ring.clone(),
                 pin_cpu: cpu_of(index),
                 set: set.clone(),
+                spin: self.spin,
             };
             let thread = worker::spawn_thread(config, started_tx)?;
             let started = started_rx.recv().unwrap_or_else(|_| {

@@ -105,7 +105,7 @@ fn dropping_the_runtime_cancels_tasks_on_every_worker() {
 /// Two tasks on two workers take turns: each increments the counter on its turn and wakes
 /// the other. Every turn needs exactly one cross-thread wake to be delivered; a lost one
 /// deadlocks, caught by the timeout.
-fn ping_pong(round_trips: u64) -> Duration {
+fn ping_pong(builder: ringlet::Builder, round_trips: u64) -> Duration {
     struct Board {
         turn: AtomicU64,
         wakers: Mutex<[Option<Waker>; 2]>,
@@ -141,7 +141,7 @@ fn ping_pong(round_trips: u64) -> Duration {
             }
         }
     };
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = builder.workers(2).build().unwrap();
     let start = Instant::now();
     let result = rt.block_on(timeout(Duration::from_secs(120), async {
         let board_b = board.clone();
@@ -161,8 +161,42 @@ fn cross_worker_ping_pong_loses_no_wake() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
-    let took = ping_pong(round_trips);
+    let took = ping_pong(Runtime::builder(), round_trips);
     eprintln!("{round_trips} cross-worker round trips in {took:?}");
+}
+
+#[test]
+fn spinning_workers_lose_no_wake() {
+    // Each side spins through the other's turn and mostly never sleeps; a wake that
+    // lands while it spins, or just as it gives up and parks, must still arrive.
+    for spin_us in [1, 50, 2_000] {
+        let builder = Runtime::builder().spin_before_park(Duration::from_micros(spin_us));
+        let took = ping_pong(builder, 20_000);
+        eprintln!("20000 round trips spinning {spin_us} us before parking: {took:?}");
+    }
+}
+
+#[test]
+fn a_spinning_worker_never_delays_a_timer() {
+    // The worker would spin for 10 s with nothing to do; a 5 ms sleep must end the spin
+    // on time, not after it.
+    let rt = Runtime::builder()
+        .workers(1)
+        .spin_before_park(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..5 {
+            let start = Instant::now();
+            sleep(Duration::from_millis(5)).await;
+            let took = start.elapsed();
+            assert!(took >= Duration::from_millis(5), "{took:?}");
+            assert!(
+                took < Duration::from_secs(5),
+                "the spin held the timer: {took:?}"
+            );
+        }
+    });
 }
 
 #[test]
@@ -237,4 +271,5 @@ fn wake_then_block(builder: ringlet::Builder) {
 fn a_worker_that_blocks_right_after_a_cross_worker_wake_does_not_hang() {
     wake_then_block(Runtime::builder());
     wake_then_block(Runtime::builder().without(ringlet::KernelFeature::MsgRing));
+    wake_then_block(Runtime::builder().spin_before_park(Duration::from_micros(100)));
 }

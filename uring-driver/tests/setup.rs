@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use common::{pipe, run, serial};
+use common::{drain, pipe, run, serial};
 use uring_driver::{DEFAULT_CQ_ENTRIES, Driver, Op, SharedFd, TaskrunMode};
 
 /// The running kernel's (major, minor) version, from uname(2).
@@ -25,7 +25,7 @@ fn kernel_version() -> (u32, u32) {
 }
 
 /// Resolves every future, each exactly once, parking the driver in between.
-fn resolve_all<F: Future<Output = std::io::Result<u32>> + Unpin>(
+fn resolve_all<T, F: Future<Output = std::io::Result<T>> + Unpin>(
     driver: &Driver,
     ops: &mut [Option<F>],
 ) {
@@ -70,25 +70,7 @@ fn burst_of_completions(driver: &Driver, n: usize) {
 /// Pushes `n` NOPs at once (the SQ is submitted whenever it fills) and resolves them.
 fn burst_of_nops(driver: &Driver, n: usize) {
     let mut nops: Vec<_> = (0..n).map(|_| Some(Op::nop(driver))).collect();
-    let mut cx = Context::from_waker(Waker::noop());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut left = n;
-    while left > 0 {
-        for slot in &mut nops {
-            if let Some(nop) = slot
-                && let Poll::Ready(res) = Pin::new(nop).poll(&mut cx)
-            {
-                res.unwrap();
-                *slot = None;
-                left -= 1;
-            }
-        }
-        assert!(Instant::now() < deadline, "{left} NOPs never completed");
-        if left > 0 {
-            driver.park(Some(Duration::from_millis(10))).unwrap();
-        }
-    }
-    assert_eq!(driver.slots(), 0);
+    resolve_all(driver, &mut nops);
 }
 
 #[test]
@@ -247,13 +229,6 @@ fn an_sqpoll_ring_cancels_dropped_ops_and_drains() {
         assert!(Pin::new(&mut read).poll(&mut cx).is_pending());
         drop(read); // in flight: cancelled, its buffer kept until the final CQE
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while driver.slots() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "{} slots never drained",
-            driver.slots()
-        );
-        driver.park(Some(Duration::from_millis(5))).unwrap();
-    }
+    drain(&driver);
+    assert_eq!(driver.slots(), 0);
 }

@@ -33,6 +33,10 @@ macro_rules! ringlet_rt {
                     if std::env::var_os("NO_MSG_RING").is_some() {
                         b = b.without(ringlet::KernelFeature::MsgRing);
                     }
+                    // SPIN_US=N: idle workers busy-poll N µs before they sleep.
+                    if let Some(us) = std::env::var("SPIN_US").ok().and_then(|v| v.parse().ok()) {
+                        b = b.spin_before_park(std::time::Duration::from_micros(us));
+                    }
                     b.build().expect("a ringlet runtime").block_on(f)
                 })
             }

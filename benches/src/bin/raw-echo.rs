@@ -238,17 +238,7 @@ impl Server {
         match kind {
             ACCEPT => {
                 if res >= 0 && !self.direct {
-                    let one: libc::c_int = 1;
-                    // SAFETY: `one` is a live c_int of the length passed.
-                    unsafe {
-                        libc::setsockopt(
-                            res,
-                            libc::IPPROTO_TCP,
-                            libc::TCP_NODELAY,
-                            (&raw const one).cast(),
-                            size_of::<libc::c_int>() as u32,
-                        )
-                    };
+                    let _ = set_nodelay(res);
                 }
                 if res >= 0 {
                     let conn = self.conns.insert(Conn {
@@ -319,6 +309,26 @@ impl Server {
     }
 }
 
+/// Sets TCP_NODELAY on socket `fd`.
+fn set_nodelay(fd: RawFd) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is a live c_int of the length passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&raw const one).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 fn run(args: &Args) -> io::Result<()> {
     let listener = TcpListener::bind(args.addr)?;
     // std listens with a backlog of 128; thousands of connections arrive at once.
@@ -348,20 +358,7 @@ fn run(args: &Args) -> io::Result<()> {
         uring.submitter().register_files_sparse(slots)?;
         // Accepted sockets inherit TCP_NODELAY from the listener (a direct descriptor has
         // no descriptor for setsockopt).
-        let one: libc::c_int = 1;
-        // SAFETY: `one` is a live c_int of the length passed.
-        let rc = unsafe {
-            libc::setsockopt(
-                lfd,
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                (&raw const one).cast(),
-                size_of::<libc::c_int>() as u32,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        set_nodelay(lfd)?;
     }
     let mut server = Server {
         uring,

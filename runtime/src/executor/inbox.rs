@@ -77,6 +77,14 @@ impl<T> Inbox<T> {
         !self.notified.swap(true, Ordering::SeqCst)
     }
 
+    /// Whether something was pushed since the last [`take`](Inbox::take) (a read only: it
+    /// clears nothing, so the pusher's wake-up stays owed as before).
+    pub(crate) fn is_flagged(&self) -> bool {
+        // An RMW that changes nothing, not a load: it reads the latest value in the
+        // flag's modification order, which the spinning handshake relies on.
+        self.notified.fetch_or(false, Ordering::SeqCst)
+    }
+
     /// Hands every queued item to `each`, after clearing `notified`. Skips the lock when
     /// `notified` was clear: nothing was pushed since the last take (this runs on every
     /// turn of the worker loop). `each` runs under the lock, so the queue keeps its

@@ -73,6 +73,13 @@ pub(crate) struct Shared {
     /// holds an `Arc` of this) may post to it, whatever the worker does meanwhile.
     ring: Option<OwnedFd>,
     eventfd: File,
+    /// Whether the worker ever spins before parking (`Builder::spin_before_park`); without
+    /// it wakes skip the look at `spinning` and its cost.
+    spins: bool,
+    /// Set while the worker busy-polls before parking: it looks at the remote queue
+    /// itself then, so a pusher need not wake it. Only RMWs touch it, on both sides (see
+    /// [`Shared::wake`]).
+    spinning: AtomicBool,
     /// Wakes delivered by a CQE posted into the ring, and by an eventfd write.
     posted: AtomicU64,
     written: AtomicU64,
@@ -84,8 +91,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Returns the shared state and the fd the worker reads to be woken. `ring`: a
-    /// duplicate of the worker's ring fd, if other rings may post wakes to it.
-    pub(crate) fn new(ring: Option<OwnedFd>) -> io::Result<(Arc<Shared>, File)> {
+    /// duplicate of the worker's ring fd, if other rings may post wakes to it; `spins`:
+    /// whether the worker busy-polls before it parks.
+    pub(crate) fn new(ring: Option<OwnedFd>, spins: bool) -> io::Result<(Arc<Shared>, File)> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let eventfd = File::from(crate::sys::eventfd()?);
         let reader = eventfd.try_clone()?;
@@ -94,6 +102,8 @@ impl Shared {
             remote: Inbox::new(),
             ring,
             eventfd,
+            spins,
+            spinning: AtomicBool::new(false),
             posted: AtomicU64::new(0),
             written: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -127,8 +137,18 @@ impl Shared {
     }
 
     /// Wakes the worker: a CQE posted into its ring from this thread's ring if there is
-    /// one, its eventfd otherwise.
+    /// one, its eventfd otherwise; nothing while it spins.
+    ///
+    /// The spinning handshake: the caller has flagged the remote queue (an RMW) before
+    /// this reads `spinning` (an RMW); the worker clears `spinning` (an RMW) before it
+    /// looks at the queue's flag one last time and parks. The two RMWs on `spinning` are
+    /// ordered: if this one came first and read `true`, the worker's clear read it and
+    /// synchronized with it, so its last look sees the flag and it does not park; if the
+    /// clear came first, this reads `false` and wakes the worker as usual.
     fn wake(self: &Arc<Self>) {
+        if self.spins && self.spinning.fetch_or(false, Ordering::SeqCst) {
+            return;
+        }
         if self.ring.is_some() {
             let poster = POSTER
                 .try_with(|p| p.try_borrow().ok().and_then(|p| p.clone()))
@@ -174,6 +194,18 @@ impl Shared {
             Err(Remote::Task(_)) => unreachable!("pushed a job"),
         }
         Ok(())
+    }
+
+    /// Whether tasks or jobs were sent since the worker last drained its remote queue.
+    pub(crate) fn has_remote(&self) -> bool {
+        self.remote.is_flagged()
+    }
+
+    /// Announces that the worker busy-polls (`true`) or may park (`false`); see
+    /// [`Shared::wake`]. After announcing `false` the worker must look at
+    /// [`has_remote`](Shared::has_remote) again before it parks.
+    pub(crate) fn set_spinning(&self, spinning: bool) {
+        self.spinning.swap(spinning, Ordering::SeqCst);
     }
 
     /// Moves the remote tasks into `local` and returns the jobs sent (see

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use uring_driver::op::Read;
 use uring_driver::{Handle, Op, SharedFd};
@@ -38,6 +38,8 @@ pub(crate) struct Worker {
     wake_read: RefCell<Option<WakeRead>>,
     /// Scratch list for the wakers of due sleeps.
     due: RefCell<Vec<Waker>>,
+    /// How long an idle worker busy-polls before it sleeps (`Builder::spin_before_park`).
+    spin: Option<Duration>,
 }
 
 impl Worker {
@@ -45,17 +47,19 @@ impl Worker {
         driver: Handle,
         index: usize,
         set: Arc<WorkerSet>,
+        spin: Option<Duration>,
     ) -> std::io::Result<Rc<Worker>> {
         let ring = match driver.can_post_wake() {
             true => Some(driver.clone_ring_fd()?),
             false => None,
         };
-        let (shared, reader) = Shared::new(ring)?;
+        let (shared, reader) = Shared::new(ring, spin.is_some())?;
         Ok(Rc::new(Worker {
             core: Core::new(driver, index, set, shared),
             wake_fd: SharedFd::new(OwnedFd::from(reader)),
             wake_read: RefCell::new(None),
             due: RefCell::new(Vec::new()),
+            spin,
         }))
     }
 
@@ -133,10 +137,15 @@ impl Worker {
             wake_read.get_or_insert_with(|| Op::read(driver, &self.wake_fd, Box::new([0u8; 8])));
         let idle = idle && still_idle();
         let result = if idle {
-            // Sleep in the kernel until a completion, a remote wake, or the next timer.
             let next = self.core.timers.borrow_mut().next_deadline();
-            let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
-            driver.park(timeout)
+            match self.spin {
+                Some(spin) => match self.spin_for_work(spin, next, still_idle) {
+                    Ok(true) => Ok(0),
+                    Ok(false) => Self::park(driver, next),
+                    Err(e) => Err(e),
+                },
+                None => Self::park(driver, next),
+            }
         } else {
             driver.submit()
         };
@@ -149,6 +158,53 @@ impl Worker {
             // Woken by another thread; the next turn re-arms the read.
             *wake_read = None;
         }
+    }
+
+    /// Sleeps in the kernel until a completion, a remote wake, or the timer due at `next`.
+    fn park(driver: &Handle, next: Option<Instant>) -> std::io::Result<usize> {
+        let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
+        driver.park(timeout)
+    }
+
+    /// Busy-polls for up to `spin`, never past the timer due at `next`: non-blocking trips
+    /// into the kernel that reap completions (and run their wakers), and looks at the
+    /// remote queue. `true` as soon as there is work, `false` once the time is up with
+    /// none. The remote queue is only looked at, not taken, so a wake-up owed by a pusher
+    /// stays owed and the loop drains the queue as usual.
+    fn spin_for_work(
+        &self,
+        spin: Duration,
+        next: Option<Instant>,
+        still_idle: &dyn Fn() -> bool,
+    ) -> std::io::Result<bool> {
+        let start = Instant::now();
+        let deadline = next.map_or(start + spin, |t| t.min(start + spin));
+        let shared = &self.core.shared;
+        // While this is set, pushers to the remote queue do not wake this worker: it looks
+        // at the queue itself.
+        shared.set_spinning(true);
+        let found = loop {
+            if let Err(e) = self.core.driver.submit() {
+                shared.set_spinning(false);
+                return Err(e);
+            }
+            // Looked at after every reap, the last one included: the reap may have eaten
+            // the CQE of a wake (MSG_RING or the eventfd read), and the park that follows
+            // a `false` would then sleep through it. A pusher flags the queue before it
+            // wakes, and the main waker marks itself woken before it does, so whatever
+            // wake was eaten shows here.
+            if shared.has_remote() || !still_idle() {
+                break true;
+            }
+            if Instant::now() >= deadline {
+                break false;
+            }
+            std::hint::spin_loop();
+        };
+        shared.set_spinning(false);
+        // A pusher that saw `spinning` set skipped its wake: one last look, after the
+        // clear, finds what it pushed (the handshake of `Shared::wake`).
+        Ok(found || shared.has_remote())
     }
 
     /// Drops every task's future (running their destructors and cancelling their ops),
@@ -197,6 +253,7 @@ pub(crate) struct ThreadConfig {
     pub(crate) ring: uring_driver::Builder,
     pub(crate) pin_cpu: Option<usize>,
     pub(crate) set: Arc<WorkerSet>,
+    pub(crate) spin: Option<Duration>,
 }
 
 /// Starts worker `config.index` on its own thread: its ring is created there (a
@@ -214,7 +271,12 @@ pub(crate) fn spawn_thread(
                     crate::sys::pin_current_thread(cpu)?;
                 }
                 let driver = config.ring.build()?;
-                let worker = Worker::new(driver.handle().clone(), config.index, config.set)?;
+                let worker = Worker::new(
+                    driver.handle().clone(),
+                    config.index,
+                    config.set,
+                    config.spin,
+                )?;
                 Ok((driver, worker))
             };
             let (driver, worker) = match setup() {
