@@ -204,6 +204,12 @@ mod tests {
             }
             *count = 0;
         }
+
+        /// A completed read reaped without waiting: takes what was written, if anything
+        /// (what a spinning worker's non-blocking reap does to a wake-up).
+        fn take(&self) {
+            *self.count.lock().unwrap() = 0;
+        }
     }
 
     struct Worker {
@@ -211,13 +217,22 @@ mod tests {
         eventfd: EventFd,
         /// The `block_on` future's woken flag (`MainWaker`).
         main_woken: AtomicBool,
+        /// `Shared::spinning`: set while the worker busy-polls before parking.
+        spinning: AtomicBool,
     }
 
     impl Worker {
+        /// `Shared::wake`: nothing while the worker spins (an RMW read of the flag).
+        fn wake(&self) {
+            if !self.spinning.fetch_or(false, Ordering::SeqCst) {
+                self.eventfd.write();
+            }
+        }
+
         /// `Shared::schedule` from another thread.
         fn schedule(&self, item: u32) {
             if self.inbox.push(item).unwrap() {
-                self.eventfd.write();
+                self.wake();
             }
         }
 
@@ -225,13 +240,31 @@ mod tests {
         fn wake_main(&self) {
             self.main_woken.swap(true, Ordering::SeqCst);
             if self.inbox.flag() {
-                self.eventfd.write();
+                self.wake();
             }
         }
 
+        /// `Worker::spin_for_work` with `spins` turns: each reaps without waiting (which
+        /// may eat a wake-up) and looks for work; `true` if it found some.
+        fn spin(&self, spins: usize) -> bool {
+            self.spinning.swap(true, Ordering::SeqCst);
+            let mut found = false;
+            for _ in 0..spins {
+                self.eventfd.take();
+                if self.inbox.is_flagged() || self.main_woken.load(Ordering::SeqCst) {
+                    found = true;
+                    break;
+                }
+                thread::yield_now();
+            }
+            self.spinning.swap(false, Ordering::SeqCst);
+            found || self.inbox.is_flagged()
+        }
+
         /// The worker loop (`Worker::block_on`): runs until it has seen `items` items and
-        /// a main wake-up. A lost wake-up leaves it blocked forever, which loom reports.
-        fn run(&self, items: usize) {
+        /// a main wake-up, spinning `spins` turns before each park. A lost wake-up leaves
+        /// it blocked forever, which loom reports.
+        fn run(&self, items: usize, spins: usize) {
             let mut seen = Vec::new();
             let mut main_seen = false;
             loop {
@@ -241,7 +274,7 @@ mod tests {
                     break;
                 }
                 let idle = !self.main_woken.load(Ordering::SeqCst);
-                if idle {
+                if idle && !(spins > 0 && self.spin(spins)) {
                     self.eventfd.wait();
                 }
             }
@@ -259,6 +292,7 @@ mod tests {
             inbox: Inbox::new(),
             eventfd: EventFd::default(),
             main_woken: AtomicBool::new(false),
+            spinning: AtomicBool::new(false),
         })
     }
 
@@ -282,7 +316,7 @@ mod tests {
                 let w = w.clone();
                 thread::spawn(move || w.wake_main())
             };
-            w.run(2);
+            w.run(2, 0);
             for p in pushers {
                 p.join().unwrap();
             }
@@ -302,8 +336,35 @@ mod tests {
                     w.wake_main();
                 })
             };
-            w.run(2);
+            w.run(2, 0);
             pusher.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn inbox_a_spinning_worker_loses_no_wake() {
+        // A pusher that sees the worker spinning skips its wake-up, and a spin that reaps
+        // may eat one: the worker must still never park with work waiting.
+        let mut model = loom::model::Builder::new();
+        if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+            model.preemption_bound = Some(3);
+        }
+        model.check(|| {
+            let w = worker();
+            let pusher = {
+                let w = w.clone();
+                thread::spawn(move || {
+                    w.schedule(0);
+                    w.schedule(1);
+                })
+            };
+            let waker = {
+                let w = w.clone();
+                thread::spawn(move || w.wake_main())
+            };
+            w.run(2, 2);
+            pusher.join().unwrap();
+            waker.join().unwrap();
         });
     }
 
