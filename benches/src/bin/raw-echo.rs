@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! raw-echo [--addr HOST:PORT] [--buffer-size BYTES] [--pool-buffers N] [--workers 1]
-//!          [--direct]
+//!          [--direct] [--bundle]
 //! ```
 //!
 //! One thread, one ring (`SINGLE_ISSUER | DEFER_TASKRUN`), a multishot accept, one
@@ -17,6 +17,11 @@
 //! descriptors, no entry in the process's descriptor table) and every op names them by
 //! index, so the kernel skips the descriptor lookup and reference count per op; TCP_NODELAY
 //! is set on the listener, which accepted sockets inherit. What that lever buys at most.
+//!
+//! `--bundle`: receive bundles (`IORING_RECVSEND_BUNDLE`, Linux 6.10): one completion may
+//! carry several buffers, taken from the ring in order, when more than one buffer of data
+//! waits. On exit of the last connection it prints to stderr how many completions carried
+//! how many buffers.
 
 use std::collections::VecDeque;
 use std::io;
@@ -50,6 +55,9 @@ struct Args {
     /// descriptors).
     #[arg(long)]
     direct: bool,
+    /// Receive bundles: one completion may carry several buffers.
+    #[arg(long)]
+    bundle: bool,
 }
 
 /// Slots of the file table in `--direct` mode (also bounded by RLIMIT_NOFILE).
@@ -87,6 +95,12 @@ struct Pool {
     size: u32,
     mask: u16,
     tail: u16,
+    /// The buffer id written at each ring position, and the position of each buffer id
+    /// given back: a bundle takes consecutive positions from its first buffer's on. (By
+    /// position, not by completion order: completions of different receives need not
+    /// arrive in the order their buffers were taken.)
+    order: Vec<u16>,
+    position: Vec<u16>,
 }
 
 impl Pool {
@@ -119,6 +133,8 @@ impl Pool {
             size,
             mask: n - 1,
             tail: 0,
+            order: vec![0; usize::from(n)],
+            position: vec![0; usize::from(n)],
         };
         // SAFETY: the mapping is `n` entries long and lives in `pool`, which `run` drops
         // after the ring (the server holding the ring is declared after the pool).
@@ -131,6 +147,22 @@ impl Pool {
             pool.give_back(bid);
         }
         Ok(pool)
+    }
+
+    /// The buffers a completion that selected `first` and carried `len` bytes took, with
+    /// their lengths, in order: `first` and the ones after it in the ring.
+    fn taken(&self, first: u16, len: u32) -> Vec<(u16, u32)> {
+        let count = len.div_ceil(self.size).max(1);
+        let start = self.position[usize::from(first)];
+        let mut left = len;
+        (0..count)
+            .map(|i| {
+                let bid = self.order[usize::from(start.wrapping_add(i as u16) & self.mask)];
+                let n = left.min(self.size);
+                left -= n;
+                (bid, n)
+            })
+            .collect()
     }
 
     fn buffer(&self, bid: u16) -> *const u8 {
@@ -146,6 +178,8 @@ impl Pool {
         entry.set_addr(addr);
         entry.set_len(self.size);
         entry.set_bid(bid);
+        self.order[usize::from(self.tail & self.mask)] = bid;
+        self.position[usize::from(bid)] = self.tail;
         self.tail = self.tail.wrapping_add(1);
         // SAFETY: the tail field overlays entry 0's `resv`, inside the mapping; the kernel
         // reads it concurrently, hence the atomic release store.
@@ -173,6 +207,9 @@ struct Conn {
 struct Server {
     uring: IoUring,
     conns: Slab<Conn>,
+    /// `--bundle`: receives may carry several buffers; completions by buffer count.
+    bundle: bool,
+    buffers_per_recv: Vec<u64>,
     /// `--direct`: `Conn::fd` is an index into the ring's file table.
     direct: bool,
 }
@@ -196,7 +233,11 @@ impl Server {
     fn recv(&mut self, conn: usize) {
         let fd = self.conns[conn].fd;
         self.conns[conn].receiving = true;
-        let entry = on_conn!(self.direct, fd, |t| opcode::RecvMulti::new(t, BGID).build());
+        let entry = match self.bundle {
+            true => on_conn!(self.direct, fd, |t| opcode::RecvMultiBundle::new(t, BGID)
+                .build()),
+            false => on_conn!(self.direct, fd, |t| opcode::RecvMulti::new(t, BGID).build()),
+        };
         self.push(entry.user_data(user_data(RECV, conn)));
     }
 
@@ -227,6 +268,16 @@ impl Server {
         for (bid, _, _) in c.queue {
             pool.give_back(bid);
         }
+        if self.bundle && self.conns.is_empty() {
+            let counts: Vec<String> = (1..self.buffers_per_recv.len())
+                .filter(|&n| self.buffers_per_recv[n] > 0)
+                .map(|n| format!("{n}: {}", self.buffers_per_recv[n]))
+                .collect();
+            eprintln!(
+                "raw-echo: receive completions by buffers carried: {}",
+                counts.join(", ")
+            );
+        }
         let entry = on_conn!(self.direct, c.fd, |t| opcode::Close::new(t).build());
         self.push(entry.user_data(user_data(CLOSE, 0)));
     }
@@ -256,7 +307,21 @@ impl Server {
             }
             RECV => {
                 let more = cqueue::more(cqe.flags());
-                if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
+                if let Some(bid) = cqueue::buffer_select(cqe.flags())
+                    && self.bundle
+                {
+                    let taken = pool.taken(bid, res.max(0) as u32);
+                    let n = taken.len().min(self.buffers_per_recv.len() - 1);
+                    self.buffers_per_recv[n] += 1;
+                    if res > 0 {
+                        for (bid, len) in taken {
+                            self.conns[conn].queue.push_back((bid, len, 0));
+                        }
+                        self.send_next(pool, conn);
+                    } else {
+                        pool.give_back(bid);
+                    }
+                } else if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
                     if res > 0 {
                         self.conns[conn].queue.push_back((bid, res as u32, 0));
                         self.send_next(pool, conn);
@@ -364,6 +429,8 @@ fn run(args: &Args) -> io::Result<()> {
         uring,
         conns: Slab::new(),
         direct: args.direct,
+        bundle: args.bundle,
+        buffers_per_recv: vec![0; 65],
     };
     server.accept(lfd);
     let mut cqes = Vec::with_capacity(1024);
