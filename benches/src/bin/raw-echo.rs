@@ -151,18 +151,13 @@ impl Pool {
 
     /// The buffers a completion that selected `first` and carried `len` bytes took, with
     /// their lengths, in order: `first` and the ones after it in the ring.
-    fn taken(&self, first: u16, len: u32) -> Vec<(u16, u32)> {
+    fn taken(&self, first: u16, len: u32) -> impl ExactSizeIterator<Item = (u16, u32)> + '_ {
         let count = len.div_ceil(self.size).max(1);
         let start = self.position[usize::from(first)];
-        let mut left = len;
-        (0..count)
-            .map(|i| {
-                let bid = self.order[usize::from(start.wrapping_add(i as u16) & self.mask)];
-                let n = left.min(self.size);
-                left -= n;
-                (bid, n)
-            })
-            .collect()
+        (0..count).map(move |i| {
+            let bid = self.order[usize::from(start.wrapping_add(i as u16) & self.mask)];
+            (bid, (len - i * self.size).min(self.size))
+        })
     }
 
     fn buffer(&self, bid: u16) -> *const u8 {
@@ -314,11 +309,11 @@ impl Server {
                     let n = taken.len().min(self.buffers_per_recv.len() - 1);
                     self.buffers_per_recv[n] += 1;
                     if res > 0 {
-                        for (bid, len) in taken {
-                            self.conns[conn].queue.push_back((bid, len, 0));
-                        }
+                        let queue = &mut self.conns[conn].queue;
+                        queue.extend(taken.map(|(bid, len)| (bid, len, 0)));
                         self.send_next(pool, conn);
                     } else {
+                        drop(taken);
                         pool.give_back(bid);
                     }
                 } else if let Some(bid) = cqueue::buffer_select(cqe.flags()) {

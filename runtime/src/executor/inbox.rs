@@ -296,14 +296,21 @@ mod tests {
         })
     }
 
-    #[test]
-    fn inbox_two_pushers_and_a_main_wake_are_never_lost() {
-        // Four threads: bounded to 3 preemptions unless LOOM_MAX_PREEMPTIONS says
-        // otherwise (the long reliability run lifts the bound).
+    /// A model bounded to 3 preemptions unless LOOM_MAX_PREEMPTIONS says otherwise (the
+    /// long reliability run lifts the bound).
+    fn bounded_model() -> loom::model::Builder {
         let mut model = loom::model::Builder::new();
         if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
             model.preemption_bound = Some(3);
         }
+        model
+    }
+
+    #[test]
+    fn inbox_two_pushers_and_a_main_wake_are_never_lost() {
+        // Four threads: bounded to 3 preemptions unless LOOM_MAX_PREEMPTIONS says
+        // otherwise (the long reliability run lifts the bound).
+        let model = bounded_model();
         model.check(|| {
             let w = worker();
             let pushers: Vec<_> = (0..2)
@@ -345,10 +352,7 @@ mod tests {
     fn inbox_a_spinning_worker_loses_no_wake() {
         // A pusher that sees the worker spinning skips its wake-up, and a spin that reaps
         // may eat one: the worker must still never park with work waiting.
-        let mut model = loom::model::Builder::new();
-        if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
-            model.preemption_bound = Some(3);
-        }
+        let model = bounded_model();
         model.check(|| {
             let w = worker();
             let pusher = {
