@@ -77,6 +77,10 @@ pub enum KernelFeature {
     /// `IORING_SETUP_NO_SQARRAY` (Linux 6.6): the kernel takes submissions in ring order,
     /// without the index array between the SQ and its entries. Fallback: the array.
     NoSqArray,
+    /// Receive bundles (`IORING_RECVSEND_BUNDLE`; used from Linux 6.16): a multishot
+    /// receive fills as many ring buffers as the waiting data needs and reports them in
+    /// one completion. Fallback: one buffer per completion.
+    RecvBundle,
 }
 
 impl Builder {
@@ -88,6 +92,7 @@ impl Builder {
                 .ring
                 .disable_opcode(uring_driver::opcode::MsgRingData::CODE),
             KernelFeature::NoSqArray => self.ring.no_sqarray(false),
+            KernelFeature::RecvBundle => self.ring.recv_bundles(false),
         };
         self
     }

@@ -307,3 +307,76 @@ fn connections_echo_through_a_tiny_ring() {
 fn connections_echo_through_a_ring_with_an_sq_poll_thread() {
     concurrent_echoes(ringlet::Builder::default().sqpoll(Duration::from_millis(2)));
 }
+
+/// 8 connections streaming 256 KiB each through `recv_stream` on one pool smaller than the
+/// data in flight (so it runs dry and re-arms), the server echoing each buffer as it
+/// comes: every byte back in order, and every buffer back in the pool at the end.
+fn echo_through_a_buffer_ring(builder: ringlet::Builder) {
+    use ringlet::net::BufRing;
+    const LEN: usize = 256 * 1024;
+    let rt = builder.workers(1).build().unwrap();
+    rt.block_on(async {
+        let pool = BufRing::new(32, 4096).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server_pool = pool.clone();
+        let _server = spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let pool = server_pool.clone();
+                let _connection = spawn(async move {
+                    let mut incoming = stream.recv_stream(&pool);
+                    while let Some(buf) = incoming.next().await {
+                        let (res, _) = stream.write_all(buf.unwrap()).await;
+                        res.unwrap();
+                    }
+                    stream.shutdown(Shutdown::Write).unwrap();
+                });
+            }
+        });
+        let clients: Vec<_> = (0..8u8)
+            .map(|c| {
+                spawn(async move {
+                    let stream = std::rc::Rc::new(TcpStream::connect(addr).await.unwrap());
+                    let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8 ^ c).collect();
+                    let writer = {
+                        let (stream, data) = (stream.clone(), data.clone());
+                        spawn(async move {
+                            for chunk in data.chunks(64 * 1024) {
+                                let (res, _) = stream.write_all(chunk.to_vec()).await;
+                                res.unwrap();
+                            }
+                        })
+                    };
+                    let (res, back) = stream.read_exact(vec![0u8; LEN]).await;
+                    res.unwrap();
+                    assert!(back == data, "connection {c}: the bytes differ");
+                    writer.await.unwrap();
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.unwrap();
+        }
+        // The connections' tasks end at EOF; then no buffer is leased any more.
+        for _ in 0..100 {
+            if pool.available() == pool.entries() {
+                break;
+            }
+            ringlet::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(pool.available(), pool.entries());
+    });
+}
+
+#[test]
+fn large_messages_echo_through_a_buffer_ring_with_receive_bundles() {
+    echo_through_a_buffer_ring(ringlet::Builder::default());
+}
+
+#[test]
+fn large_messages_echo_through_a_buffer_ring_without_receive_bundles() {
+    echo_through_a_buffer_ring(
+        ringlet::Builder::default().without(ringlet::KernelFeature::RecvBundle),
+    );
+}

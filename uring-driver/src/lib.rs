@@ -35,7 +35,9 @@ mod file_table;
 pub mod op;
 pub mod socket;
 
-pub use buf::{BufResult, BufRing, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice};
+pub use buf::{
+    BufResult, BufRing, Bundle, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice,
+};
 pub use driver::builder::{Builder, DEFAULT_CQ_ENTRIES};
 pub use driver::probe::{Features, TaskrunMode};
 pub use driver::{Driver, Handle, RingTarget};

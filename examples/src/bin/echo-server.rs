@@ -3,7 +3,7 @@
 //! ```text
 //! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 //!             [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
-//!             [--sqpoll-ms IDLE]
+//!             [--sqpoll-ms IDLE] [--no-recv-bundles]
 //! ```
 //!
 //! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
@@ -59,6 +59,10 @@ struct Args {
     /// IDLE ms without any (0: off): lower latency for up to one more busy core per worker.
     #[arg(long, value_name = "IDLE", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     sqpoll_ms: u64,
+    /// Receive one pool buffer per completion even where the kernel has receive bundles
+    /// (one completion for all the buffers the waiting data fills): to compare the two.
+    #[arg(long)]
+    no_recv_bundles: bool,
 }
 
 fn pool_size(v: &str) -> Result<u16, String> {
@@ -85,6 +89,9 @@ fn main() -> ExitCode {
         .coalesce_completions(32, Duration::from_micros(args.coalesce_us));
     if args.sqpoll_ms > 0 {
         builder = builder.sqpoll(Duration::from_millis(args.sqpoll_ms));
+    }
+    if args.no_recv_bundles {
+        builder = builder.without(ringlet::KernelFeature::RecvBundle);
     }
     let runtime = builder.build();
     let runtime = match runtime {

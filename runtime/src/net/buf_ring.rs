@@ -9,7 +9,7 @@ use std::io;
 use std::task::{Context, Poll, ready};
 
 use uring_driver::op::RecvMulti;
-use uring_driver::{MultishotOp, RingBuf, SharedFd};
+use uring_driver::{Bundle, MultishotOp, RingBuf, SharedFd};
 
 use crate::error::named;
 use crate::executor::context::driver;
@@ -80,11 +80,15 @@ impl fmt::Debug for BufRing {
 
 /// Received data as a stream of buffers from a [`BufRing`], made by
 /// [`TcpStream::recv_stream`](super::TcpStream::recv_stream). One multishot receive stays in
-/// the kernel for as long as data keeps coming.
+/// the kernel for as long as data keeps coming; where the kernel has receive bundles
+/// ([`KernelFeature::RecvBundle`](crate::KernelFeature::RecvBundle)), one completion
+/// carries every buffer the waiting data fills, and the stream hands them out in order.
 pub struct RecvStream {
     fd: SharedFd,
     ring: uring_driver::BufRing,
     op: Option<MultishotOp<RecvMulti>>,
+    /// Buffers of the last completion not handed out yet.
+    pending: Option<Bundle>,
     /// The last multishot ended on an empty pool: wait for a buffer before re-arming.
     dry: bool,
     done: bool,
@@ -96,6 +100,7 @@ impl RecvStream {
             fd,
             ring: ring.ring.clone(),
             op: None,
+            pending: None,
             dry: false,
             done: false,
         }
@@ -116,6 +121,9 @@ impl RecvStream {
     /// The poll form of [`next`](RecvStream::next).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<RingBuf>>> {
         loop {
+            if let Some(buf) = self.pending.as_mut().and_then(Iterator::next) {
+                return Poll::Ready(Some(Ok(buf)));
+            }
             if self.done {
                 return Poll::Ready(None);
             }
@@ -134,7 +142,7 @@ impl RecvStream {
                 },
             };
             match ready!(op.poll_next(cx)) {
-                Some(Ok(Some(buf))) => return Poll::Ready(Some(Ok(buf))),
+                Some(Ok(Some(bundle))) => self.pending = Some(bundle),
                 Some(Ok(None)) => {
                     self.done = true;
                     return Poll::Ready(None);

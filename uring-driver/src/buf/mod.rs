@@ -17,7 +17,8 @@ mod slice;
 pub use fixed::{FixedBuf, FixedBufPool};
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
-pub use ring::{BufRing, RingBuf};
+pub(crate) use ring::RingTap;
+pub use ring::{BufRing, Bundle, RingBuf};
 pub use slice::Slice;
 
 /// The result of an operation that owned a buffer: the outcome and the buffer, always both.

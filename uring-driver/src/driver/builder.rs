@@ -36,6 +36,7 @@ pub struct Builder {
     cq_entries: u32,
     no_sqarray: bool,
     sqpoll: Option<Duration>,
+    recv_bundles: bool,
     defer_taskrun: bool,
     coalesce: Option<Coalesce>,
     disabled: OpcodeSet,
@@ -48,6 +49,7 @@ impl Default for Builder {
             cq_entries: DEFAULT_CQ_ENTRIES,
             no_sqarray: true,
             sqpoll: None,
+            recv_bundles: true,
             defer_taskrun: true,
             coalesce: None,
             disabled: OpcodeSet::default(),
@@ -104,6 +106,16 @@ impl Builder {
     /// [`Features::sqpoll`](crate::Features::sqpoll) says which one runs.
     pub fn sqpoll(mut self, idle: Duration) -> Self {
         self.sqpoll = Some(idle);
+        self
+    }
+
+    /// Whether multishot receives take bundles where the kernel has them (default `true`;
+    /// see [`Features::recv_bundle`](crate::Features::recv_bundle) for the kernels): one
+    /// completion then carries every buffer the waiting data fills, not one each, so a
+    /// large message costs fewer completions. `false` receives one buffer per completion
+    /// (to test that path on a new kernel, or to compare).
+    pub fn recv_bundles(mut self, on: bool) -> Self {
+        self.recv_bundles = on;
         self
     }
 
@@ -213,6 +225,7 @@ impl Builder {
                             mode,
                             no_sqarray,
                             sqpoll,
+                            self.recv_bundles,
                             self.coalesce,
                             self.disabled,
                         )

@@ -83,8 +83,8 @@ pub trait MultishotCompletable: Unpin + 'static {
 /// taken as the CQE that carries it is reaped, so its count of free buffers is the
 /// kernel's (buffer ring rule 5).
 pub(crate) trait BufferTap {
-    /// Records the buffer named by a CQE's `flags`, if any, as taken.
-    fn taken_by(&self, flags: u32);
+    /// Records the buffers `cqe` carries, if any, as taken.
+    fn taken_by(&self, cqe: &CqeResult);
 }
 
 /// Op data parked in its slot after the op's future was dropped (rule 2).
@@ -108,7 +108,7 @@ struct IgnoredMulti<T> {
 impl<T: MultishotCompletable> IgnoredOp for IgnoredMulti<T> {
     fn late_cqe(&mut self, cqe: &CqeResult) {
         if let Some(tap) = &self.tap {
-            tap.taken_by(cqe.flags);
+            tap.taken_by(cqe);
         }
         self.data.cleanup_ignored(cqe);
     }

@@ -40,6 +40,44 @@ pub struct Features {
     /// Whether a kernel thread polls the SQ (`IORING_SETUP_SQPOLL`); see
     /// [`Builder::sqpoll`](crate::Builder::sqpoll).
     pub sqpoll: bool,
+    /// Whether multishot receives take bundles (`IORING_RECVSEND_BUNDLE`): one completion
+    /// carries as many ring buffers as the waiting data fills. The kernel has them from
+    /// Linux 6.10; ringlet uses them from 6.16, the first release with every fix to how a
+    /// bundle that spans two socket reads is ordered and accounted. See
+    /// [`Builder::recv_bundles`](crate::Builder::recv_bundles).
+    pub recv_bundle: bool,
+}
+
+/// The first kernel release whose receive bundles ringlet trusts (see
+/// [`Features::recv_bundle`]).
+const RECV_BUNDLE_RELEASE: (u32, u32) = (6, 16);
+
+/// Whether the running kernel's release (`uname -r`) is `at_least` (major, minor); `false`
+/// if it cannot be read.
+pub(crate) fn kernel_release_at_least(at_least: (u32, u32)) -> bool {
+    // SAFETY: `utsname` is arrays of `c_char`, for which all zeroes is a valid value.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return false;
+    }
+    // SAFETY: the kernel NUL-terminates `release` inside the array.
+    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) };
+    parse_release(&release.to_string_lossy()).is_some_and(|release| release >= at_least)
+}
+
+/// `(major, minor)` of a release string such as `6.18.0-1-amd64`.
+fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether a ring whose kernel reports `feature_flag` (`IORING_FEAT_RECVSEND_BUNDLE`)
+/// should use receive bundles, when `wanted`.
+pub(crate) fn recv_bundles(wanted: bool, feature_flag: bool) -> bool {
+    wanted && feature_flag && kernel_release_at_least(RECV_BUNDLE_RELEASE)
 }
 
 /// The opcodes this kernel supports, from `IORING_REGISTER_PROBE`, less those the builder
@@ -132,4 +170,19 @@ fn opcode_name(code: u8) -> String {
         _ => return format!("#{code}"),
     };
     name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_release;
+
+    #[test]
+    fn releases_parse() {
+        assert_eq!(parse_release("6.18.0-1-amd64"), Some((6, 18)));
+        assert_eq!(parse_release("6.9"), Some((6, 9)));
+        assert_eq!(parse_release("5.15.0+"), Some((5, 15)));
+        assert_eq!(parse_release("6.16-rc1"), Some((6, 16)));
+        assert!(parse_release("6.9") < Some((6, 16)));
+        assert_eq!(parse_release("linux"), None);
+    }
 }

@@ -89,6 +89,7 @@ impl Ring {
         taskrun: TaskrunMode,
         no_sqarray: bool,
         sqpoll: bool,
+        recv_bundles: bool,
         coalesce: Option<Coalesce>,
         disabled: OpcodeSet,
     ) -> io::Result<Ring> {
@@ -108,6 +109,10 @@ impl Ring {
             cq_entries: params.cq_entries(),
             no_sqarray,
             sqpoll,
+            recv_bundle: super::probe::recv_bundles(
+                recv_bundles,
+                params.is_feature_recvsend_bundle(),
+            ),
         };
         static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Ring {
@@ -471,7 +476,7 @@ impl Ring {
                 }
                 Lifecycle::Multishot { queue, waker, tap } => {
                     if let Some(ring) = tap {
-                        ring.taken_by(result.flags);
+                        ring.taken_by(&result);
                     }
                     queue.push_back(result);
                     woken.extend(waker.take());

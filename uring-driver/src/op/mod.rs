@@ -101,7 +101,7 @@ use std::task::{Context, Poll};
 
 use io_uring::squeue;
 
-use crate::buf::BufRing;
+use crate::buf::RingTap;
 use crate::driver::Handle;
 use crate::driver::lifecycle::Lifecycle;
 pub use crate::driver::lifecycle::{Completable, CqeResult, MultishotCompletable};
@@ -292,9 +292,9 @@ impl<T: MultishotCompletable> MultishotOp<T> {
         handle: &Handle,
         entry: squeue::Entry,
         data: T,
-        tap: Option<BufRing>,
+        tap: Option<RingTap>,
     ) -> Self {
-        let slot = Lifecycle::multishot(tap.map(|ring| Box::new(ring) as Box<_>));
+        let slot = Lifecycle::multishot(tap.map(|tap| Box::new(tap) as Box<_>));
         // SAFETY: forwarded from this function's contract; `Drop` hands `data` to
         // `abandon_multishot` if the op goes before its final CQE.
         let state = match unsafe { handle.push_op(entry, slot) } {

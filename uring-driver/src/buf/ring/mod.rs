@@ -18,6 +18,14 @@
 //!    the ring of each buffer taken as it reaps the CQE ([`BufferTap::taken_by`]), so after
 //!    `ENOBUFS` the count of free buffers is 0 and a wait for a buffer waits for one to be
 //!    recycled, not for a count that the kernel does not share.
+//! 6. Bundles (`IORING_RECVSEND_BUNDLE`): one CQE names its first buffer and the byte
+//!    count; the kernel took `ceil(len / buf_size)` buffers at consecutive ring positions
+//!    from that buffer's. The ring records the buffer written at each position and the
+//!    position of each buffer, and the reaper resolves a bundle's run as it reaps the CQE
+//!    (before any of its buffers can be recycled), chaining the ids for the lease
+//!    ([`Bundle`]). A run is checked before it is trusted: its first id must sit at its
+//!    recorded position and no position of the run may have been written again since
+//!    (else the run is refused as `InvalidData` and its buffers stay out of the ring).
 //!
 //! Owns: `BufRing`, its ledger, and `RingBuf` leases. Must not return a buffer to the ring
 //! while it is leased.
@@ -36,7 +44,13 @@ use io_uring::types::BufRingEntry;
 
 use super::IoBuf;
 use crate::Handle;
-use crate::driver::lifecycle::BufferTap;
+use crate::driver::lifecycle::{BufferTap, CqeResult};
+use ledger::Ledger;
+
+mod bundle;
+mod ledger;
+
+pub use bundle::Bundle;
 
 const PAGE: usize = 4096;
 
@@ -62,6 +76,12 @@ struct RingInner {
     tail: Cell<u16>,
     /// Where every buffer is (rules 4 and 5).
     ledger: RefCell<Ledger>,
+    /// The buffer id written at each ring position (index: position mod `entries`), and
+    /// the position each buffer id was last written at (rule 6).
+    order: Box<[Cell<u16>]>,
+    position: Box<[Cell<u16>]>,
+    /// For each buffer of a resolved bundle but its last: the id that follows it (rule 6).
+    chain: Box<[Cell<u16>]>,
     /// Tasks waiting for a buffer to come back.
     waiting: RefCell<Vec<Waker>>,
 }
@@ -142,6 +162,9 @@ impl BufRing {
             bufs_layout,
             tail: Cell::new(0),
             ledger: RefCell::new(Ledger::new(entries)),
+            order: (0..entries).map(|_| Cell::new(0)).collect(),
+            position: (0..entries).map(|_| Cell::new(0)).collect(),
+            chain: (0..entries).map(|_| Cell::new(0)).collect(),
             waiting: RefCell::new(Vec::new()),
         };
         for bid in 0..entries {
@@ -193,15 +216,20 @@ impl BufRing {
         Poll::Pending
     }
 
-    /// Takes buffer `bid`, which a CQE says the kernel filled with `len` bytes (rule 1).
+    /// Takes the buffers a CQE naming `first` says the kernel filled with `len` bytes in
+    /// all (rule 1): `first` alone, or for a `bundle` the run the reaper resolved from it
+    /// (rule 6). An empty bundle (`len` 0) takes nothing.
     ///
     /// # Errors
     ///
-    /// `InvalidData` if `bid` is not a buffer of this ring or is leased already (rule 4):
-    /// the CQE did not come from this ring's group.
-    pub(crate) fn lease(&self, bid: u16, len: usize) -> io::Result<RingBuf> {
+    /// `InvalidData` if a buffer is not one of this ring's or is leased already (rule 4),
+    /// or the bundle's run could not be resolved (rule 6): the CQE did not come from this
+    /// ring's group, or the ring was reused under it. Buffers of the run leased before the
+    /// error stay out of the ring (the kernel's view is unknown).
+    pub(crate) fn lease_bundle(&self, first: u16, len: usize, bundle: bool) -> io::Result<Bundle> {
         let inner = &self.inner;
-        inner.ledger.borrow_mut().lease(bid).map_err(|why| {
+        let count = inner.run_length(len, bundle);
+        let refuse = |bid: u16, why: &str| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -209,78 +237,28 @@ impl BufRing {
                     inner.bgid
                 ),
             )
-        })?;
-        Ok(RingBuf {
-            ring: inner.clone(),
-            bid,
-            len: len.min(inner.buf_size),
-        })
-    }
-}
-
-/// Where each buffer of a ring is: free (in the ring), in transit (taken by the kernel,
-/// its CQE reaped, not yet leased) or leased (rules 4 and 5). Pure bookkeeping, checked
-/// on every step; `free + in_transit + leased == entries` always holds.
-#[derive(Debug)]
-struct Ledger {
-    entries: u16,
-    free: u16,
-    in_transit: u16,
-    /// One bit per buffer id: set while leased.
-    leased: Vec<u64>,
-}
-
-impl Ledger {
-    /// A ledger of `entries` buffers, none in the ring yet.
-    fn new(entries: u16) -> Ledger {
-        Ledger {
-            entries,
-            free: 0,
-            in_transit: 0,
-            leased: vec![0; (entries as usize).div_ceil(64)],
+        };
+        if count > 1 && inner.chain.get(usize::from(first)).map(Cell::get) == Some(first) {
+            return Err(refuse(
+                first,
+                "the head of a bundle whose buffers were reused",
+            ));
         }
-    }
-
-    fn bit(bid: u16) -> (usize, u64) {
-        (bid as usize / 64, 1u64 << (bid % 64))
-    }
-
-    /// A buffer was put in the ring (at start, or recycled).
-    fn put(&mut self) {
-        self.free += 1;
-    }
-
-    /// The reaper saw a CQE that carries a buffer: the kernel took one from the ring.
-    fn taken(&mut self) {
-        self.free = self.free.saturating_sub(1);
-        self.in_transit += 1;
-    }
-
-    /// The CQE naming `bid` becomes a lease. `Err` says why `bid` cannot be trusted.
-    fn lease(&mut self, bid: u16) -> Result<(), &'static str> {
-        if bid >= self.entries {
-            return Err("not in this ring");
+        let mut ledger = inner.ledger.borrow_mut();
+        let mut bid = first;
+        for k in 0..count {
+            if k > 0 {
+                // `bid` passed the ledger's bounds check as the previous buffer.
+                bid = inner.chain[usize::from(bid)].get();
+            }
+            ledger.lease(bid).map_err(|why| refuse(bid, why))?;
         }
-        let (word, bit) = Self::bit(bid);
-        if self.leased[word] & bit != 0 {
-            return Err("leased already");
-        }
-        self.leased[word] |= bit;
-        self.in_transit = self.in_transit.saturating_sub(1);
-        Ok(())
-    }
-
-    /// Lease `bid` ends; it goes back in the ring.
-    fn release(&mut self, bid: u16) {
-        let (word, bit) = Self::bit(bid);
-        debug_assert!(self.leased[word] & bit != 0, "buffer {bid} released twice");
-        self.leased[word] &= !bit;
-        self.put();
-    }
-
-    #[cfg(test)]
-    fn leased_count(&self) -> u32 {
-        self.leased.iter().map(|w| w.count_ones()).sum()
+        Ok(Bundle::new(
+            inner,
+            first,
+            count,
+            len.min(count * inner.buf_size),
+        ))
     }
 }
 
@@ -297,6 +275,8 @@ impl RingInner {
         entry.set_addr(addr as u64);
         entry.set_len(self.buf_size as u32);
         entry.set_bid(bid);
+        self.order[index].set(bid);
+        self.position[usize::from(bid)].set(tail);
         self.tail.set(tail.wrapping_add(1));
     }
 
@@ -306,6 +286,39 @@ impl RingInner {
         // of the first entry, which the kernel reads atomically.
         let tail = unsafe { &*BufRingEntry::tail(self.ring.as_ptr()).cast::<AtomicU16>() };
         tail.store(self.tail.get(), Ordering::Release);
+    }
+
+    /// How many buffers a CQE with `len` bytes took: one, or for a bundle as many as the
+    /// bytes fill (rule 6), never more than the ring has.
+    fn run_length(&self, len: usize, bundle: bool) -> usize {
+        match bundle {
+            true => len.div_ceil(self.buf_size).min(usize::from(self.entries)),
+            false => 1,
+        }
+    }
+
+    /// Rule 6: chains the `count` buffers a bundle took from `first`'s ring position on,
+    /// or marks `first` (chained to itself) if the run cannot be trusted.
+    fn resolve_run(&self, first: u16, count: usize) {
+        let Some(link) = self.chain.get(usize::from(first)) else {
+            return; // not a buffer of this ring: the lease refuses it
+        };
+        let mask = self.entries - 1;
+        let start = self.position[usize::from(first)].get();
+        // Positions written from the run's start on: the run must lie within them, and
+        // none of its positions may have been written again (that takes `entries` more).
+        let written = usize::from(self.tail.get().wrapping_sub(start));
+        let sound = self.order[usize::from(start & mask)].get() == first
+            && count <= written
+            && written <= usize::from(self.entries);
+        if !sound {
+            link.set(first);
+            return;
+        }
+        for k in 0..count as u16 - 1 {
+            let at = |k: u16| self.order[usize::from(start.wrapping_add(k) & mask)].get();
+            self.chain[usize::from(at(k))].set(at(k + 1));
+        }
     }
 
     fn recycle(&self, bid: u16) {
@@ -334,13 +347,41 @@ impl Drop for RingInner {
     }
 }
 
-impl BufferTap for BufRing {
-    /// Rule 5: the reaper saw a CQE with these `flags`; if it carries a buffer, the
-    /// kernel took it from the ring.
-    fn taken_by(&self, flags: u32) {
-        if io_uring::cqueue::buffer_select(flags).is_some() {
-            self.inner.ledger.borrow_mut().taken();
+/// What tells a ring of the buffers a multishot op's CQEs took (rules 5 and 6).
+pub(crate) struct RingTap {
+    ring: BufRing,
+    bundle: bool,
+}
+
+impl RingTap {
+    /// A tap for an op on `ring` whose CQEs carry one buffer, or a bundle of them.
+    pub(crate) fn new(ring: &BufRing, bundle: bool) -> RingTap {
+        RingTap {
+            ring: ring.clone(),
+            bundle,
         }
+    }
+}
+
+impl BufferTap for RingTap {
+    /// Rules 5 and 6: the reaper saw `cqe`; the buffers it carries left the ring. A bundle's
+    /// run is resolved now, while none of its buffers can have been recycled.
+    fn taken_by(&self, cqe: &CqeResult) {
+        let Some(first) = io_uring::cqueue::buffer_select(cqe.flags) else {
+            return;
+        };
+        // Failed receives commit no buffer; a bundle's empty one (EOF) neither.
+        let len = match cqe.result {
+            Ok(len) => len as usize,
+            Err(_) => return,
+        };
+        let inner = &self.ring.inner;
+        let count = inner.run_length(len, self.bundle);
+        if count > 1 {
+            inner.resolve_run(first, count);
+        }
+        // `run_length` is at most `entries`, a u16.
+        inner.ledger.borrow_mut().taken(count as u16);
     }
 }
 
@@ -413,75 +454,5 @@ impl fmt::Debug for RingBuf {
             .field("bid", &self.bid)
             .field("len", &self.len)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Ledger;
-
-    /// xorshift64*: a seed replays exactly.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state >> 12;
-        *state ^= *state << 25;
-        *state ^= *state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    #[test]
-    fn ledger_refuses_foreign_and_double_leases() {
-        let mut ledger = Ledger::new(4);
-        (0..4).for_each(|_| ledger.put());
-        ledger.taken();
-        assert_eq!(ledger.lease(9), Err("not in this ring"));
-        assert_eq!(ledger.lease(2), Ok(()));
-        assert_eq!(ledger.lease(2), Err("leased already"));
-        ledger.release(2);
-        assert_eq!(
-            (ledger.free, ledger.in_transit, ledger.leased_count()),
-            (4, 0, 0)
-        );
-    }
-
-    /// Random takes, leases and releases against the kernel's view of the ring: the
-    /// counts always add up, and the free count is the kernel's once CQEs are reaped.
-    #[test]
-    fn ledger_matches_the_kernels_view() {
-        let seeds = if cfg!(miri) { 4 } else { 500 };
-        for seed in 1..=seeds {
-            let mut rng = seed * 0x9e37_79b9;
-            let entries = 1 + (next(&mut rng) % 70) as u16;
-            let mut ledger = Ledger::new(entries);
-            (0..entries).for_each(|_| ledger.put());
-            let mut in_ring: Vec<u16> = (0..entries).collect();
-            let mut reaped: Vec<u16> = Vec::new();
-            let mut leased: Vec<u16> = Vec::new();
-            for _ in 0..300 {
-                match next(&mut rng) % 3 {
-                    // The kernel fills a buffer and its CQE is reaped.
-                    0 if !in_ring.is_empty() => {
-                        let bid = in_ring.remove((next(&mut rng) % in_ring.len() as u64) as usize);
-                        ledger.taken();
-                        reaped.push(bid);
-                    }
-                    1 if !reaped.is_empty() => {
-                        let bid = reaped.remove(0);
-                        ledger.lease(bid).unwrap();
-                        assert!(ledger.lease(bid).is_err());
-                        leased.push(bid);
-                    }
-                    2 if !leased.is_empty() => {
-                        let bid =
-                            leased.swap_remove((next(&mut rng) % leased.len() as u64) as usize);
-                        ledger.release(bid);
-                        in_ring.push(bid);
-                    }
-                    _ => {}
-                }
-                assert_eq!(ledger.free as usize, in_ring.len(), "seed {seed}");
-                assert_eq!(ledger.in_transit as usize, reaped.len(), "seed {seed}");
-                assert_eq!(ledger.leased_count() as usize, leased.len(), "seed {seed}");
-            }
-        }
     }
 }
