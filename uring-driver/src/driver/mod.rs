@@ -15,6 +15,7 @@
 //! [`Handle`] from below. Nothing here knows an op type: `op/` builds on this folder.
 
 pub(crate) mod builder;
+mod enter;
 pub(crate) mod lifecycle;
 mod msg_ring;
 pub(crate) mod probe;

@@ -56,7 +56,7 @@ impl Iterator for Bundle {
             self.bytes
         } else {
             // Every buffer of a bundle but the last is full (ring rule 6).
-            self.next = ring.chain[usize::from(bid)].get();
+            self.next = ring.positions.after(bid);
             ring.buf_size.min(self.bytes)
         };
         self.bytes -= len;

@@ -46,9 +46,11 @@ use super::IoBuf;
 use crate::Handle;
 use crate::driver::lifecycle::{BufferTap, CqeResult};
 use ledger::Ledger;
+use positions::Positions;
 
 mod bundle;
 mod ledger;
+mod positions;
 
 pub use bundle::Bundle;
 
@@ -76,12 +78,8 @@ struct RingInner {
     tail: Cell<u16>,
     /// Where every buffer is (rules 4 and 5).
     ledger: RefCell<Ledger>,
-    /// The buffer id written at each ring position (index: position mod `entries`), and
-    /// the position each buffer id was last written at (rule 6).
-    order: Box<[Cell<u16>]>,
-    position: Box<[Cell<u16>]>,
-    /// For each buffer of a resolved bundle but its last: the id that follows it (rule 6).
-    chain: Box<[Cell<u16>]>,
+    /// Where each buffer was written, and the runs of resolved bundles (rule 6).
+    positions: Positions,
     /// Tasks waiting for a buffer to come back.
     waiting: RefCell<Vec<Waker>>,
 }
@@ -162,9 +160,7 @@ impl BufRing {
             bufs_layout,
             tail: Cell::new(0),
             ledger: RefCell::new(Ledger::new(entries)),
-            order: (0..entries).map(|_| Cell::new(0)).collect(),
-            position: (0..entries).map(|_| Cell::new(0)).collect(),
-            chain: (0..entries).map(|_| Cell::new(0)).collect(),
+            positions: Positions::new(entries),
             waiting: RefCell::new(Vec::new()),
         };
         for bid in 0..entries {
@@ -238,7 +234,7 @@ impl BufRing {
                 ),
             )
         };
-        if count > 1 && inner.chain.get(usize::from(first)).map(Cell::get) == Some(first) {
+        if count > 1 && inner.positions.refused(first) {
             return Err(refuse(
                 first,
                 "the head of a bundle whose buffers were reused",
@@ -249,7 +245,7 @@ impl BufRing {
         for k in 0..count {
             if k > 0 {
                 // `bid` passed the ledger's bounds check as the previous buffer.
-                bid = inner.chain[usize::from(bid)].get();
+                bid = inner.positions.after(bid);
             }
             ledger.lease(bid).map_err(|why| refuse(bid, why))?;
         }
@@ -275,8 +271,7 @@ impl RingInner {
         entry.set_addr(addr as u64);
         entry.set_len(self.buf_size as u32);
         entry.set_bid(bid);
-        self.order[index].set(bid);
-        self.position[usize::from(bid)].set(tail);
+        self.positions.wrote(tail, bid);
         self.tail.set(tail.wrapping_add(1));
     }
 
@@ -294,30 +289,6 @@ impl RingInner {
         match bundle {
             true => len.div_ceil(self.buf_size).min(usize::from(self.entries)),
             false => 1,
-        }
-    }
-
-    /// Rule 6: chains the `count` buffers a bundle took from `first`'s ring position on,
-    /// or marks `first` (chained to itself) if the run cannot be trusted.
-    fn resolve_run(&self, first: u16, count: usize) {
-        let Some(link) = self.chain.get(usize::from(first)) else {
-            return; // not a buffer of this ring: the lease refuses it
-        };
-        let mask = self.entries - 1;
-        let start = self.position[usize::from(first)].get();
-        // Positions written from the run's start on: the run must lie within them, and
-        // none of its positions may have been written again (that takes `entries` more).
-        let written = usize::from(self.tail.get().wrapping_sub(start));
-        let sound = self.order[usize::from(start & mask)].get() == first
-            && count <= written
-            && written <= usize::from(self.entries);
-        if !sound {
-            link.set(first);
-            return;
-        }
-        for k in 0..count as u16 - 1 {
-            let at = |k: u16| self.order[usize::from(start.wrapping_add(k) & mask)].get();
-            self.chain[usize::from(at(k))].set(at(k + 1));
         }
     }
 
@@ -378,7 +349,7 @@ impl BufferTap for RingTap {
         let inner = &self.ring.inner;
         let count = inner.run_length(len, self.bundle);
         if count > 1 {
-            inner.resolve_run(first, count);
+            inner.positions.resolve(first, count, inner.tail.get());
         }
         // `run_length` is at most `entries`, a u16.
         inner.ledger.borrow_mut().taken(count as u16);
