@@ -43,6 +43,7 @@ pub mod error;
 mod executor;
 pub mod fs;
 mod io_util;
+mod macros;
 pub mod net;
 mod runtime;
 pub mod signal;
@@ -51,9 +52,46 @@ mod sys;
 pub mod task;
 pub mod time;
 
+#[doc(hidden)]
+pub use macros::__private;
 pub use runtime::{Builder, KernelFeature, Runtime, run, worker_count, worker_index};
 pub use task::{JoinError, JoinHandle, spawn, spawn_on, yield_now};
 pub use uring_driver::{BufResult, IoBuf, IoBufMut, RingBuf, Slice};
+
+/// Runs an `async fn main` on a ringlet runtime: the function becomes a plain `main` that
+/// builds a [`Runtime`] and [blocks on](Runtime::block_on) the body, which runs on worker
+/// 0 as with [`run`].
+///
+/// Options: `workers = N` (default: one per core, as [`Runtime::new`]), `pin_cores =
+/// true` ([`Builder::pin_cores`]), `crate = "path"` (where ringlet is, if renamed). The
+/// function keeps its return type, so `-> std::io::Result<()>` and `?` work as in any
+/// `main`. A runtime that cannot start (no io_uring) panics with the reason.
+///
+/// ```no_run
+/// #[ringlet::main(workers = 2)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = ringlet::net::TcpListener::bind("127.0.0.1:7878")?;
+///     let (stream, peer) = listener.accept().await?;
+///     println!("{peer} connected on worker {:?}", ringlet::worker_index());
+///     drop(stream);
+///     Ok(())
+/// }
+/// ```
+pub use ringlet_macros::main;
+
+/// Runs an `async fn` as a test on a ringlet runtime of one worker (or `workers = N`),
+/// like `#[test]` for a synchronous one. Other attributes (`#[should_panic]`,
+/// `#[ignore]`) go beside it; options as for [`main`](macro@main).
+///
+/// ```
+/// #[ringlet::test]
+/// async fn sleeps() {
+///     ringlet::time::sleep(std::time::Duration::from_millis(1)).await;
+///     assert_eq!(ringlet::worker_count(), Some(1));
+/// }
+/// # fn main() {}
+/// ```
+pub use ringlet_macros::test;
 
 /// The README's example compiles (it is doctested from here).
 #[cfg(doctest)]

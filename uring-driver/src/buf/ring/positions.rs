@@ -146,7 +146,10 @@ mod tests {
                 }
             }
         }
-        assert!(cfg!(miri) || refusals > 0, "the model never rewrote a run's positions");
+        assert!(
+            cfg!(miri) || refusals > 0,
+            "the model never rewrote a run's positions"
+        );
     }
 
     /// A run whose positions were written again, or that reaches past the tail, is refused.
