@@ -42,6 +42,7 @@ pub mod compat;
 pub mod error;
 mod executor;
 pub mod fs;
+mod handle;
 mod io_util;
 mod macros;
 pub mod net;
@@ -52,6 +53,7 @@ mod sys;
 pub mod task;
 pub mod time;
 
+pub use handle::{Handle, SpawnError};
 #[doc(hidden)]
 pub use macros::__private;
 pub use runtime::{Builder, KernelFeature, Runtime, run, worker_count, worker_index};

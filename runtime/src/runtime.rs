@@ -16,6 +16,7 @@ use uring_driver::Driver;
 use crate::executor::context;
 use crate::executor::queue::{Shared, WorkerSet};
 use crate::executor::worker::{self, ThreadConfig, Worker};
+use crate::handle::Handle;
 use crate::sys::{allowed_cpus, pin_current_thread};
 use crate::task::{JoinError, gather, spawn_made_on};
 
@@ -239,6 +240,12 @@ impl Runtime {
     /// Number of workers.
     pub fn workers(&self) -> usize {
         self.set.len()
+    }
+
+    /// A cloneable, `Send` handle for spawning onto this runtime's workers from any thread
+    /// (see [`Handle`]).
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.set.clone())
     }
 
     /// Runs `future` to completion on worker 0 (this thread), with the tasks it spawns.

@@ -236,3 +236,90 @@ fn try_join_all_reports_a_panicking_child() {
     })
     .unwrap();
 }
+
+#[ringlet::test]
+async fn a_task_groups_abort_handle_cancels_that_task_alone() {
+    let mut group = TaskGroup::new();
+    let slow = group.spawn(async {
+        sleep(Duration::from_secs(30)).await;
+        "slow"
+    });
+    group.spawn(async { "fast" });
+    assert!(!slow.is_finished());
+    assert!(slow.cancel());
+    let mut results = Vec::new();
+    while let Some(result) = group.join_next().await {
+        results.push(result.map_err(|e| e.is_cancelled()));
+    }
+    results.sort();
+    assert_eq!(results, [Ok("fast"), Err(true)]);
+    assert!(slow.is_finished());
+    assert!(!slow.cancel(), "a finished task cannot be cancelled");
+}
+
+#[ringlet::test]
+async fn join_all_returns_outputs_in_spawn_order() {
+    let mut group = TaskGroup::new();
+    for ms in [30u64, 20, 10, 0] {
+        group.spawn(async move {
+            sleep(Duration::from_millis(ms)).await;
+            ms
+        });
+    }
+    assert_eq!(group.join_all().await, [30, 20, 10, 0]);
+}
+
+#[ringlet::test]
+async fn join_all_resumes_a_panic_after_cancelling_the_rest() {
+    let cleaned = Rc::new(Cell::new(0));
+    let guard = cleaned.clone();
+    let outer = spawn(async move {
+        let mut group = TaskGroup::new();
+        for _ in 0..3 {
+            let guard = DropGuard(guard.clone());
+            group.spawn(async move {
+                let _guard = guard;
+                sleep(Duration::from_secs(30)).await;
+            });
+        }
+        group.spawn(async { panic!("task failed") });
+        group.join_all().await
+    });
+    let err = outer.await.unwrap_err();
+    assert_eq!(err.panic_message(), Some("task failed"));
+    assert_eq!(
+        cleaned.get(),
+        3,
+        "the other tasks were cancelled and joined first"
+    );
+}
+
+#[ringlet::test]
+async fn try_join_all_after_join_next_keeps_spawn_order() {
+    let mut group = TaskGroup::new();
+    group.spawn(async { Ok::<u32, String>(1) });
+    assert_eq!(group.join_next().await.unwrap().unwrap(), Ok(1));
+    for i in 2..=4u32 {
+        group.spawn(async move {
+            sleep(Duration::from_millis(u64::from(10 * (5 - i)))).await;
+            Ok(i)
+        });
+    }
+    assert_eq!(group.try_join_all().await.unwrap(), [2, 3, 4]);
+}
+
+#[ringlet::test]
+async fn a_long_lived_group_runs_many_tasks_through_few_slots() {
+    let mut group = TaskGroup::new();
+    let mut total = 0u64;
+    for i in 0..10_000u64 {
+        group.spawn(async move { i });
+        if group.len() >= 4 {
+            total += group.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(result) = group.join_next().await {
+        total += result.unwrap();
+    }
+    assert_eq!(total, (0..10_000).sum::<u64>());
+}

@@ -14,11 +14,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// A task as its `JoinHandle` sees it. Owner thread only (task cell rule 1).
-pub(crate) trait JoinTarget<T> {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+/// A task as an [`AbortHandle`] sees it, whatever its output. Owner thread only (task
+/// cell rule 1).
+pub(crate) trait Cancel {
     fn cancel(self: Arc<Self>) -> bool;
     fn is_finished(&self) -> bool;
+}
+
+/// A task as its `JoinHandle` sees it. Owner thread only (task cell rule 1).
+pub(crate) trait JoinTarget<T>: Cancel {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     fn detach(&self);
 }
 
@@ -127,6 +132,48 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
         self.raw.is_finished()
+    }
+}
+
+impl<T: 'static> JoinHandle<T> {
+    /// A handle that can cancel the task but not join it: for keeping beside a
+    /// [`TaskGroup`](crate::task::TaskGroup) or a collection that owns the `JoinHandle`.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            raw: self.raw.clone(),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Cancels one task without joining it, as returned by
+/// [`TaskGroup::spawn`](crate::task::TaskGroup::spawn) and
+/// [`JoinHandle::abort_handle`]. Cheap to clone; it stays on the task's thread (`!Send`).
+#[derive(Clone)]
+pub struct AbortHandle {
+    raw: Arc<dyn Cancel>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl AbortHandle {
+    /// Requests cancellation, as [`JoinHandle::cancel`]: the task's future is dropped at
+    /// its current await point, and whoever joins it sees [`JoinError::Cancelled`].
+    /// Returns `false` if the task had already finished.
+    pub fn cancel(&self) -> bool {
+        self.raw.clone().cancel()
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 

@@ -81,6 +81,11 @@ impl Local {
         task
     }
 
+    /// How many tasks are alive on this worker.
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
     /// A snapshot of the registered tasks.
     pub(crate) fn registered(&self) -> Vec<TaskRef> {
         self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect()

@@ -87,6 +87,9 @@ pub(crate) struct Shared {
     /// that thread blocks on is woken then.
     stop: AtomicBool,
     stop_waker: Mutex<Option<std::task::Waker>>,
+    /// The worker's live tasks as of its last trip into the kernel: what
+    /// `Handle::spawn` compares to pick the least-loaded worker.
+    load: AtomicUsize,
 }
 
 impl Shared {
@@ -108,6 +111,7 @@ impl Shared {
             written: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
+            load: AtomicUsize::new(0),
         });
         Ok((shared, reader))
     }
@@ -194,6 +198,16 @@ impl Shared {
             Err(Remote::Task(_)) => unreachable!("pushed a job"),
         }
         Ok(())
+    }
+
+    /// Publishes the worker's count of live tasks (its own thread, once per turn).
+    pub(crate) fn publish_load(&self, tasks: usize) {
+        self.load.store(tasks, Ordering::Relaxed);
+    }
+
+    /// The count of live tasks last published.
+    pub(crate) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
     }
 
     /// Whether tasks or jobs were sent since the worker last drained its remote queue.

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::join::{JoinError, JoinTarget};
+use super::join::{Cancel, JoinError, JoinTarget};
 use super::local::{self, Runnable};
 use super::queue::Shared;
 
@@ -173,6 +173,21 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
     }
 }
 
+impl<F: Future + 'static> Cancel for TaskCell<F> {
+    fn cancel(self: Arc<Self>) -> bool {
+        let prev = self.state.fetch_or(CANCEL, Ordering::AcqRel);
+        if prev & COMPLETE != 0 {
+            return false;
+        }
+        self.schedule();
+        true
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+}
+
 impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let state = self.state.load(Ordering::Acquire);
@@ -193,19 +208,6 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
             Stage::Finished(result) => Poll::Ready(result),
             _ => panic!("JoinHandle polled after it returned the task's result"),
         }
-    }
-
-    fn cancel(self: Arc<Self>) -> bool {
-        let prev = self.state.fetch_or(CANCEL, Ordering::AcqRel);
-        if prev & COMPLETE != 0 {
-            return false;
-        }
-        self.schedule();
-        true
-    }
-
-    fn is_finished(&self) -> bool {
-        self.state.load(Ordering::Acquire) & COMPLETE != 0
     }
 
     fn detach(&self) {

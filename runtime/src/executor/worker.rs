@@ -132,6 +132,7 @@ impl Worker {
     /// reap completions, waking tasks (driver rule 9), and sleeping then would lose them.
     fn turn(&self, idle: bool, still_idle: &dyn Fn() -> bool) {
         let driver = &self.core.driver;
+        self.core.shared.publish_load(self.core.local.task_count());
         let mut wake_read = self.wake_read.borrow_mut();
         let read =
             wake_read.get_or_insert_with(|| Op::read(driver, &self.wake_fd, Box::new([0u8; 8])));

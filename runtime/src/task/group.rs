@@ -6,17 +6,21 @@ use std::fmt;
 use std::future::Future;
 
 use super::set::FutureSet;
-use super::{JoinError, JoinHandle, spawn};
+use super::{AbortHandle, JoinError, JoinHandle, spawn};
 
-/// A group of spawned tasks that live and die together, like asyncio's `TaskGroup` (and
-/// tokio's `JoinSet`).
+/// A group of spawned tasks that live and die together, like asyncio's `TaskGroup` and
+/// tokio's `JoinSet`.
 ///
-/// - [`spawn`](TaskGroup::spawn) starts a task in the group;
-/// - [`join_next`](TaskGroup::join_next) waits for the next one to finish;
-/// - dropping the group cancels every task still running in it;
-/// - for tasks returning `Result`, [`try_join_all`](TaskGroup::try_join_all) waits for all
-///   of them and, when one fails (returns `Err` or panics), cancels the rest and returns
-///   that failure.
+/// - [`spawn`](TaskGroup::spawn) starts a task in the group and returns an
+///   [`AbortHandle`] that cancels that one task;
+/// - [`join_next`](TaskGroup::join_next) waits for whichever task finishes next;
+/// - [`join_all`](TaskGroup::join_all) waits for all of them and returns their outputs in
+///   spawn order; for tasks returning `Result`, [`try_join_all`](TaskGroup::try_join_all)
+///   stops at the first failure, cancelling the rest;
+/// - dropping the group cancels every task still running in it.
+///
+/// A long-lived group (a server's connections) holds as much as the tasks running at
+/// once: the slots of joined tasks are reused.
 ///
 /// ```
 /// use ringlet::task::TaskGroup;
@@ -33,6 +37,9 @@ use super::{JoinError, JoinHandle, spawn};
 /// ```
 pub struct TaskGroup<T> {
     tasks: FutureSet<JoinHandle<T>>,
+    /// The spawn number of the task in each slot of `tasks`.
+    spawned: Vec<u64>,
+    next: u64,
 }
 
 impl<T: 'static> TaskGroup<T> {
@@ -40,19 +47,29 @@ impl<T: 'static> TaskGroup<T> {
     pub fn new() -> Self {
         TaskGroup {
             tasks: FutureSet::new(),
+            spawned: Vec::new(),
+            next: 0,
         }
     }
 
-    /// Spawns `future` as a task of this group.
+    /// Spawns `future` as a task of this group; the handle cancels that task alone.
     ///
     /// # Panics
     ///
     /// Outside a ringlet runtime, as [`spawn`](crate::spawn).
-    pub fn spawn<F>(&mut self, future: F)
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
     {
-        self.tasks.push(spawn(future));
+        let task = spawn(future);
+        let abort = task.abort_handle();
+        let slot = self.tasks.push(task);
+        match self.spawned.get_mut(slot) {
+            Some(number) => *number = self.next,
+            None => self.spawned.push(self.next),
+        }
+        self.next += 1;
+        abort
     }
 
     /// Tasks not yet joined.
@@ -66,8 +83,18 @@ impl<T: 'static> TaskGroup<T> {
     }
 
     /// Waits for the next task to finish (in completion order); `None` when none is left.
+    ///
+    /// Cancel safety: dropping the future loses nothing; a task that finished meanwhile is
+    /// returned by the next call.
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
         self.tasks.next().await.map(|(_, result)| result)
+    }
+
+    /// Waits for the next task to finish and returns its spawn number (0 for the group's
+    /// first task, and so on) with its result.
+    pub(crate) async fn join_next_numbered(&mut self) -> Option<(u64, Result<T, JoinError>)> {
+        let (slot, result) = self.tasks.next().await?;
+        Some((self.spawned[slot], result))
     }
 
     /// Requests cancellation of every task still running; join them to see them finish.
@@ -76,6 +103,39 @@ impl<T: 'static> TaskGroup<T> {
             task.cancel();
         }
     }
+
+    /// Waits for every task and returns their outputs in spawn order (asyncio's `gather`
+    /// over the group).
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked (its panic resumes here) or was cancelled; the other tasks are
+    /// cancelled and joined first, so their clean-up has run.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut outputs = Vec::with_capacity(self.len());
+        while let Some((number, result)) = self.join_next_numbered().await {
+            match result {
+                Ok(output) => outputs.push((number, output)),
+                Err(error) => {
+                    self.cancel_all();
+                    while self.tasks.next().await.is_some() {}
+                    match error {
+                        JoinError::Panicked(payload) => std::panic::resume_unwind(payload),
+                        JoinError::Cancelled => {
+                            panic!("TaskGroup::join_all: task {number} of the group was cancelled")
+                        }
+                    }
+                }
+            }
+        }
+        in_spawn_order(outputs)
+    }
+}
+
+/// The values of `(spawn number, value)` pairs, in spawn order.
+fn in_spawn_order<U>(mut numbered: Vec<(u64, U)>) -> Vec<U> {
+    numbered.sort_unstable_by_key(|&(number, _)| number);
+    numbered.into_iter().map(|(_, value)| value).collect()
 }
 
 impl<U: 'static, E: 'static> TaskGroup<Result<U, E>> {
@@ -87,11 +147,11 @@ impl<U: 'static, E: 'static> TaskGroup<Result<U, E>> {
     /// [`GroupError::Failed`] with the first `Err` a task returned, or
     /// [`GroupError::Join`] if a task panicked or was cancelled from outside.
     pub async fn try_join_all(mut self) -> Result<Vec<U>, GroupError<E>> {
-        let mut values: Vec<Option<U>> = (0..self.tasks.running()).map(|_| None).collect();
-        while let Some((index, result)) = self.tasks.next().await {
+        let mut values = Vec::with_capacity(self.len());
+        while let Some((number, result)) = self.join_next_numbered().await {
             let failure = match result {
                 Ok(Ok(value)) => {
-                    values[index] = Some(value);
+                    values.push((number, value));
                     continue;
                 }
                 Ok(Err(e)) => GroupError::Failed(e),
@@ -102,10 +162,7 @@ impl<U: 'static, E: 'static> TaskGroup<Result<U, E>> {
             while self.tasks.next().await.is_some() {}
             return Err(failure);
         }
-        Ok(values
-            .into_iter()
-            .map(|v| v.expect("every task joined"))
-            .collect())
+        Ok(in_spawn_order(values))
     }
 }
 

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::task::Poll;
 
 use crate::executor::context;
-pub use crate::executor::join::{JoinError, JoinHandle};
+pub use crate::executor::join::{AbortHandle, JoinError, JoinHandle};
 
 mod blocking;
 mod gather;
@@ -29,6 +29,7 @@ mod set;
 pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
+pub(crate) use remote::remote_job;
 pub(crate) use remote::spawn_made_on;
 pub use remote::{RemoteJoinHandle, spawn_on};
 

@@ -12,6 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::JoinError;
 use crate::executor::context;
+use crate::executor::queue::Job;
 
 struct State<T> {
     result: Option<Result<T, JoinError>>,
@@ -102,8 +103,10 @@ impl<F: Future> Future for RemoteTask<F> {
     }
 }
 
-/// Builds a future with `make` on worker `index` and runs it there as a task.
-pub(crate) fn spawn_made_on<M, F>(index: usize, make: M) -> RemoteJoinHandle<F::Output>
+/// The job that builds a future with `make` on the worker that runs it and spawns it
+/// there as a task, and the handle of that task. Dropping the job unrun resolves the
+/// handle as cancelled.
+pub(crate) fn remote_job<M, F>(make: M) -> (Job, RemoteJoinHandle<F::Output>)
 where
     M: FnOnce() -> F + Send + 'static,
     F: Future + 'static,
@@ -133,11 +136,22 @@ where
             Err(payload) => completer.complete(Err(JoinError::Panicked(payload))),
         }
     });
+    (job, RemoteJoinHandle { shared })
+}
+
+/// Builds a future with `make` on worker `index` and runs it there as a task.
+pub(crate) fn spawn_made_on<M, F>(index: usize, make: M) -> RemoteJoinHandle<F::Output>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    let (job, handle) = remote_job(make);
     if let Err(job) = context::run_job_on(index, job) {
         // No such worker (or it stopped): dropping the job resolves the handle as cancelled.
         drop(job);
     }
-    RemoteJoinHandle { shared }
+    handle
 }
 
 /// Runs a task on worker `index` of the current runtime: `make` is sent there (it must

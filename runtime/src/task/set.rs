@@ -68,6 +68,9 @@ struct Child<F> {
 
 pub(crate) struct FutureSet<F> {
     children: Vec<Child<F>>,
+    /// Slots of finished children, reused by later pushes: a long-lived set holds as
+    /// many slots as it ever ran at once, not as it ever ran.
+    free: Vec<usize>,
     ready: Arc<ReadyQueue>,
     running: usize,
 }
@@ -76,26 +79,39 @@ impl<F: Future> FutureSet<F> {
     pub(crate) fn new() -> Self {
         FutureSet {
             children: Vec::new(),
+            free: Vec::new(),
             ready: Arc::default(),
             running: 0,
         }
     }
 
-    /// Adds a future; returns its index (the order of insertion).
+    /// Adds a future; returns its index: the order of insertion while nothing has
+    /// finished, a finished child's slot after that. (A stale waker of that child may
+    /// poll the new one once: a spurious poll, which futures allow.)
     pub(crate) fn push(&mut self, future: F) -> usize {
-        let index = self.children.len();
+        let index = self.free.pop().unwrap_or(self.children.len());
         let waker = Arc::new(ChildWaker {
             index,
             queued: AtomicBool::new(true),
             ready: self.ready.clone(),
         });
-        self.children.push(Child {
+        let child = Child {
             future: Some(Box::pin(future)),
             waker,
-        });
+        };
+        match self.children.get_mut(index) {
+            Some(slot) => *slot = child,
+            None => self.children.push(child),
+        }
         self.ready.push(index);
         self.running += 1;
         index
+    }
+
+    /// Slots the set holds (running children plus reusable ones).
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> usize {
+        self.children.len()
     }
 
     /// Futures still running.
@@ -123,6 +139,7 @@ impl<F: Future> FutureSet<F> {
             let waker = Waker::from(child.waker.clone());
             if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
                 child.future = None;
+                self.free.push(index);
                 self.running -= 1;
                 return Poll::Ready(Some((index, output)));
             }
@@ -133,5 +150,37 @@ impl<F: Future> FutureSet<F> {
     /// Waits for the next future to finish.
     pub(crate) async fn next(&mut self) -> Option<(usize, F::Output)> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::ready;
+    use std::task::{Context, Poll, Waker};
+
+    use super::FutureSet;
+
+    /// A set that runs 1,000 futures, at most 3 at a time, holds 3 slots; indices are the
+    /// insertion order until something finishes.
+    #[test]
+    fn finished_slots_are_reused() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut set = FutureSet::new();
+        assert_eq!(
+            (set.push(ready(0)), set.push(ready(1)), set.push(ready(2))),
+            (0, 1, 2)
+        );
+        let mut finished = 0;
+        for i in 3..1000 {
+            let Poll::Ready(Some(_)) = set.poll_next(&mut cx) else {
+                panic!("a ready future did not finish")
+            };
+            finished += 1;
+            set.push(ready(i));
+        }
+        while let Poll::Ready(Some(_)) = set.poll_next(&mut cx) {
+            finished += 1;
+        }
+        assert_eq!((finished, set.running(), set.slots()), (1000, 0, 3));
     }
 }
