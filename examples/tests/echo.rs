@@ -393,3 +393,21 @@ fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
     assert_eq!(status.code(), Some(0));
     server.wait_for_log("stopped");
 }
+
+#[test]
+fn features_prints_the_kernels_offer_and_exits() {
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .arg("--features")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("io_uring on Linux "), "{stdout}");
+    for name in [
+        "IORING_SETUP_DEFER_TASKRUN",
+        "IORING_OP_MSG_RING",
+        "IORING_OP_SEND_ZC",
+    ] {
+        assert!(stdout.contains(name), "{name} missing:\n{stdout}");
+    }
+}

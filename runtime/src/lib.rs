@@ -41,6 +41,7 @@
 pub mod compat;
 pub mod error;
 mod executor;
+mod features;
 pub mod fs;
 mod handle;
 mod io_util;
@@ -53,6 +54,7 @@ mod sys;
 pub mod task;
 pub mod time;
 
+pub use features::{Feature, Features, features};
 pub use handle::{Handle, SpawnError};
 #[doc(hidden)]
 pub use macros::__private;

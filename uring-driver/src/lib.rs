@@ -39,7 +39,7 @@ pub use buf::{
     BufResult, BufRing, Bundle, FixedBuf, FixedBufPool, IoBuf, IoBufMut, RingBuf, Slice,
 };
 pub use driver::builder::{Builder, DEFAULT_CQ_ENTRIES};
-pub use driver::probe::{Features, TaskrunMode};
+pub use driver::probe::{Features, OPCODES, TaskrunMode};
 pub use driver::{Driver, Handle, RingTarget};
 pub use fd::SharedFd;
 pub use file_table::{FileTable, RegisteredFd};

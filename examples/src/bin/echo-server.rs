@@ -4,6 +4,7 @@
 //! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 //!             [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
 //!             [--sqpoll-ms IDLE] [--no-recv-bundles]
+//! echo-server --features
 //! ```
 //!
 //! Runs one accept loop per worker, each on its own `SO_REUSEPORT` listener, so the kernel
@@ -63,6 +64,10 @@ struct Args {
     /// (one completion for all the buffers the waiting data fills): to compare the two.
     #[arg(long)]
     no_recv_bundles: bool,
+    /// Print what this kernel's io_uring offers ringlet (each setup flag and opcode, and
+    /// the fallback where it is missing), then exit.
+    #[arg(long)]
+    features: bool,
 }
 
 fn pool_size(v: &str) -> Result<u16, String> {
@@ -74,6 +79,18 @@ fn pool_size(v: &str) -> Result<u16, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.features {
+        return match ringlet::features() {
+            Ok(features) => {
+                print!("{features}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("echo-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let workers = args.workers.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,

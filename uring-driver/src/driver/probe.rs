@@ -137,39 +137,48 @@ impl Opcodes {
     }
 }
 
+/// The io_uring opcodes ringlet's ops submit: code, name and the Linux release that added
+/// it, in opcode order.
+pub const OPCODES: &[(u8, &str, &str)] = &[
+    (opcode::Nop::CODE, "IORING_OP_NOP", "5.1"),
+    (opcode::Readv::CODE, "IORING_OP_READV", "5.1"),
+    (opcode::Writev::CODE, "IORING_OP_WRITEV", "5.1"),
+    (opcode::Fsync::CODE, "IORING_OP_FSYNC", "5.1"),
+    (opcode::ReadFixed::CODE, "IORING_OP_READ_FIXED", "5.1"),
+    (opcode::WriteFixed::CODE, "IORING_OP_WRITE_FIXED", "5.1"),
+    (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD", "5.1"),
+    (opcode::SendMsg::CODE, "IORING_OP_SENDMSG", "5.3"),
+    (opcode::RecvMsg::CODE, "IORING_OP_RECVMSG", "5.3"),
+    (opcode::Timeout::CODE, "IORING_OP_TIMEOUT", "5.4"),
+    (
+        opcode::TimeoutRemove::CODE,
+        "IORING_OP_TIMEOUT_REMOVE",
+        "5.5",
+    ),
+    (opcode::Accept::CODE, "IORING_OP_ACCEPT", "5.5"),
+    (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL", "5.5"),
+    (opcode::LinkTimeout::CODE, "IORING_OP_LINK_TIMEOUT", "5.5"),
+    (opcode::Connect::CODE, "IORING_OP_CONNECT", "5.5"),
+    (opcode::OpenAt::CODE, "IORING_OP_OPENAT", "5.6"),
+    (opcode::Close::CODE, "IORING_OP_CLOSE", "5.6"),
+    (opcode::Statx::CODE, "IORING_OP_STATX", "5.6"),
+    (opcode::Read::CODE, "IORING_OP_READ", "5.6"),
+    (opcode::Write::CODE, "IORING_OP_WRITE", "5.6"),
+    (opcode::Send::CODE, "IORING_OP_SEND", "5.6"),
+    (opcode::Recv::CODE, "IORING_OP_RECV", "5.6"),
+    (opcode::Shutdown::CODE, "IORING_OP_SHUTDOWN", "5.11"),
+    (opcode::RenameAt::CODE, "IORING_OP_RENAMEAT", "5.11"),
+    (opcode::UnlinkAt::CODE, "IORING_OP_UNLINKAT", "5.11"),
+    (opcode::MkDirAt::CODE, "IORING_OP_MKDIRAT", "5.15"),
+    (opcode::MsgRingData::CODE, "IORING_OP_MSG_RING", "5.18"),
+    (opcode::SendZc::CODE, "IORING_OP_SEND_ZC", "6.0"),
+];
+
 fn opcode_name(code: u8) -> String {
-    let name = match code {
-        opcode::Nop::CODE => "IORING_OP_NOP",
-        opcode::Read::CODE => "IORING_OP_READ",
-        opcode::Write::CODE => "IORING_OP_WRITE",
-        opcode::Recv::CODE => "IORING_OP_RECV",
-        opcode::Send::CODE => "IORING_OP_SEND",
-        opcode::Accept::CODE => "IORING_OP_ACCEPT",
-        opcode::Connect::CODE => "IORING_OP_CONNECT",
-        opcode::Close::CODE => "IORING_OP_CLOSE",
-        opcode::Timeout::CODE => "IORING_OP_TIMEOUT",
-        opcode::AsyncCancel::CODE => "IORING_OP_ASYNC_CANCEL",
-        opcode::Readv::CODE => "IORING_OP_READV",
-        opcode::LinkTimeout::CODE => "IORING_OP_LINK_TIMEOUT",
-        opcode::ReadFixed::CODE => "IORING_OP_READ_FIXED",
-        opcode::WriteFixed::CODE => "IORING_OP_WRITE_FIXED",
-        opcode::Shutdown::CODE => "IORING_OP_SHUTDOWN",
-        opcode::PollAdd::CODE => "IORING_OP_POLL_ADD",
-        opcode::TimeoutRemove::CODE => "IORING_OP_TIMEOUT_REMOVE",
-        opcode::SendMsg::CODE => "IORING_OP_SENDMSG",
-        opcode::SendZc::CODE => "IORING_OP_SEND_ZC",
-        opcode::RecvMsg::CODE => "IORING_OP_RECVMSG",
-        opcode::Writev::CODE => "IORING_OP_WRITEV",
-        opcode::OpenAt::CODE => "IORING_OP_OPENAT",
-        opcode::Statx::CODE => "IORING_OP_STATX",
-        opcode::Fsync::CODE => "IORING_OP_FSYNC",
-        opcode::UnlinkAt::CODE => "IORING_OP_UNLINKAT",
-        opcode::RenameAt::CODE => "IORING_OP_RENAMEAT",
-        opcode::MkDirAt::CODE => "IORING_OP_MKDIRAT",
-        opcode::MsgRingData::CODE => "IORING_OP_MSG_RING",
-        _ => return format!("#{code}"),
-    };
-    name.to_string()
+    match OPCODES.iter().find(|&&(c, _, _)| c == code) {
+        Some((_, name, _)) => (*name).to_string(),
+        None => format!("#{code}"),
+    }
 }
 
 #[cfg(test)]
