@@ -380,3 +380,34 @@ fn large_messages_echo_through_a_buffer_ring_without_receive_bundles() {
         ringlet::Builder::default().without(ringlet::KernelFeature::RecvBundle),
     );
 }
+
+#[ringlet::test]
+async fn split_halves_reunite_and_the_read_half_receives_through_a_pool() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = TcpStream::connect(addr).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let (read, write) = server.into_split();
+    client.write_all(b"ping".to_vec()).await.0.unwrap();
+    let pool = ringlet::net::BufRing::new(4, 64).unwrap();
+    let mut received = read.recv_stream(&pool);
+    assert_eq!(&received.next().await.unwrap().unwrap()[..], b"ping");
+    drop(received);
+
+    // Halves of two different streams are refused, and handed back.
+    let other_client = TcpStream::connect(addr).await.unwrap();
+    let (other, _) = listener.accept().await.unwrap();
+    let (other_read, other_write) = other.into_split();
+    let ringlet::net::ReuniteError(read, other_write) = read.reunite(other_write).unwrap_err();
+    drop((other_read, other_write, other_client));
+
+    // The right pair makes the stream whole again: the write side was not shut down.
+    let server = write.reunite(read).unwrap();
+    server.write_all(b"pong".to_vec()).await.0.unwrap();
+    let (res, back) = client.read_exact(vec![0u8; 4]).await;
+    res.unwrap();
+    assert_eq!(back, b"pong");
+    drop(server);
+    let (n, _) = client.read(vec![0u8; 4]).await;
+    assert_eq!(n.unwrap(), 0, "dropping the reunited stream closes it");
+}

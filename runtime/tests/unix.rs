@@ -94,3 +94,41 @@ fn datagrams_carry_their_sender_path() {
     std::fs::remove_file(&pa).unwrap();
     std::fs::remove_file(&pb).unwrap();
 }
+
+#[ringlet::test]
+async fn incoming_accepts_many_unix_connections_and_recv_stream_reads_through_a_pool() {
+    let path = sock("incoming");
+    let listener = UnixListener::bind(&path).unwrap();
+    let pool = ringlet::net::BufRing::new(8, 64).unwrap();
+    let clients: Vec<_> = (0..5u8)
+        .map(|i| {
+            let path = path.clone();
+            spawn(async move {
+                let stream = UnixStream::connect(&path).await.unwrap();
+                stream.write_all(vec![i; 100]).await.0.unwrap();
+                stream.shutdown(std::net::Shutdown::Write).unwrap();
+                stream
+            })
+        })
+        .collect();
+    let mut incoming = listener.incoming();
+    let mut totals = Vec::new();
+    for _ in 0..5 {
+        let stream = incoming.next().await.unwrap().unwrap();
+        let mut received = stream.recv_stream(&pool);
+        let mut got = Vec::new();
+        while let Some(buf) = received.next().await {
+            got.extend_from_slice(&buf.unwrap());
+        }
+        assert_eq!(got.len(), 100);
+        assert!(got.iter().all(|&b| b == got[0]));
+        totals.push(got[0]);
+    }
+    totals.sort();
+    assert_eq!(totals, [0, 1, 2, 3, 4]);
+    for client in clients {
+        drop(client.await.unwrap());
+    }
+    assert_eq!(pool.available(), 8);
+    std::fs::remove_file(&path).unwrap();
+}

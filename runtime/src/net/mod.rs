@@ -5,15 +5,17 @@
 //! `executor/context.rs`.
 
 mod buf_ring;
+mod incoming;
 mod stream_io;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use buf_ring::{BufRing, RecvStream};
+pub use incoming::Incoming;
 
 pub use tcp::{
-    Accept, Incoming, ListenOptions, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream,
+    Accept, ListenOptions, OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream,
 };
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use uring_driver::socket::{self, SockAddr};
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd};
 
+use super::buf_ring::{BufRing, RecvStream};
+use super::incoming::Incoming;
 use super::stream_io;
 use crate::error::named;
 use crate::executor::context::{driver, with_driver};
@@ -74,6 +76,14 @@ impl UnixListener {
             .await
             .map_err(|e| named("accept", e))?;
         Ok(UnixStream {
+            fd: SharedFd::new(fd),
+        })
+    }
+
+    /// A stream of incoming connections from one multishot accept, as
+    /// [`TcpListener::incoming`](super::TcpListener::incoming).
+    pub fn incoming(&self) -> Incoming<UnixStream> {
+        Incoming::new(&self.fd, |fd| UnixStream {
             fd: SharedFd::new(fd),
         })
     }
@@ -169,6 +179,12 @@ impl UnixStream {
     /// The first send error.
     pub fn write_all<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
         stream_io::send_all(&self.fd, buf)
+    }
+
+    /// Receives through a buffer pool, as [`TcpStream::recv_stream`](super::TcpStream::recv_stream):
+    /// an idle connection holds no buffer.
+    pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
+        RecvStream::new(self.fd.clone(), pool)
     }
 
     /// Shuts down the read side, the write side, or both.

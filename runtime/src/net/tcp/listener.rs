@@ -1,7 +1,7 @@
 //! A TCP listener: binding, one accept at a time ([`Accept`]) or a multishot stream of
 //! connections ([`Incoming`]).
 //!
-//! Owns: `TcpListener`, `ListenOptions`, `Accept`, `Incoming`. Must not drop a connection
+//! Owns: `TcpListener`, `ListenOptions`, `Accept`. Must not drop a connection
 //! the kernel accepted: a cancelled accept hands it back when awaited.
 
 use std::fmt;
@@ -9,12 +9,12 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 
-use uring_driver::op::AcceptMulti;
-use uring_driver::{MultishotOp, Op, SharedFd, socket};
+use uring_driver::{Op, SharedFd, socket};
 
 use super::stream::TcpStream;
 use crate::error::named;
 use crate::executor::context::driver;
+use crate::net::incoming::Incoming;
 
 /// Accept backlog of [`TcpListener::bind`].
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -178,10 +178,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn incoming(&self) -> Incoming {
-        Incoming {
-            fd: self.fd.clone(),
-            op: Some(Incoming::arm(&self.fd)),
-        }
+        Incoming::new(&self.fd, TcpStream::from_fd)
     }
 
     /// The address the listener is bound to (with the real port if bound to port 0).
@@ -254,90 +251,6 @@ impl std::future::Future for Accept<'_> {
 impl fmt::Debug for Accept<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Accept").finish_non_exhaustive()
-    }
-}
-
-/// The stream of connections made by [`TcpListener::incoming`].
-///
-/// The kernel may end a multishot accept at any time (for instance when its completion
-/// queue is full); the stream then re-arms it, so it ends only on an error that accepting
-/// again cannot cure (the listener was shut down or is not listening).
-pub struct Incoming {
-    /// The listening socket, to re-arm the accept.
-    fd: SharedFd,
-    /// The multishot accept, or why it could not start; `None` once ended for good.
-    op: Option<io::Result<MultishotOp<AcceptMulti>>>,
-}
-
-impl Incoming {
-    fn arm(fd: &SharedFd) -> io::Result<MultishotOp<AcceptMulti>> {
-        driver().map(|driver| MultishotOp::accept_multi(&driver, fd))
-    }
-
-    /// Whether accepting again may succeed after `error`: resource shortages (`EMFILE`,
-    /// `ENFILE`, `ENOBUFS`, `ENOMEM`) and connections that died in the backlog pass; a
-    /// listener that was shut down or is not listening does not.
-    fn recoverable(error: &io::Error) -> bool {
-        matches!(
-            error.raw_os_error(),
-            Some(
-                libc::EMFILE
-                    | libc::ENFILE
-                    | libc::ENOBUFS
-                    | libc::ENOMEM
-                    | libc::ECONNABORTED
-                    | libc::EPROTO
-                    | libc::EPERM
-                    | libc::EINTR
-                    | libc::EAGAIN
-            )
-        )
-    }
-
-    /// The next connection; `None` once the listener cannot accept any more (it was shut
-    /// down, or an error accepting again cannot cure was reported as the item before).
-    /// Errors such as `EMFILE` are items: the caller decides whether to back off; the next
-    /// call accepts again.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future returned loses no connection: one the kernel accepts meanwhile
-    /// waits in the stream for the next call.
-    pub async fn next(&mut self) -> Option<io::Result<TcpStream>> {
-        loop {
-            let op = match self.op.as_mut()? {
-                Ok(op) => op,
-                Err(_) => {
-                    let Some(Err(e)) = self.op.take() else {
-                        unreachable!()
-                    };
-                    return Some(Err(e));
-                }
-            };
-            match op.next().await {
-                Some(Ok(fd)) => return Some(Ok(TcpStream::from_fd(fd))),
-                Some(Err(e)) => {
-                    let e = named("accept", e);
-                    if Self::recoverable(&e) {
-                        // The multishot may have ended with this error: the next call
-                        // re-arms it if so.
-                    } else {
-                        self.op = None;
-                    }
-                    return Some(Err(e));
-                }
-                // The kernel ended the multishot without an error: accept again.
-                None => self.op = Some(Self::arm(&self.fd)),
-            }
-        }
-    }
-}
-
-impl fmt::Debug for Incoming {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming")
-            .field("ended", &self.op.is_none())
-            .finish()
     }
 }
 

@@ -9,6 +9,6 @@ mod listener;
 mod split;
 mod stream;
 
-pub use listener::{Accept, Incoming, ListenOptions, TcpListener};
-pub use split::{OwnedReadHalf, OwnedWriteHalf};
+pub use listener::{Accept, ListenOptions, TcpListener};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;

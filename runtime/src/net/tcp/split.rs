@@ -4,12 +4,15 @@
 //! Owns: `OwnedReadHalf`, `OwnedWriteHalf`, `into_split`. Must not close the socket while
 //! the other half lives: both hold the `SharedFd`.
 
+use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 
 use uring_driver::{BufResult, IoBuf, IoBufMut};
 
 use super::stream::TcpStream;
+use crate::net::{BufRing, RecvStream};
 
 impl TcpStream {
     /// Splits the stream into a read half and a write half that can be used by different
@@ -19,7 +22,10 @@ impl TcpStream {
         let read = TcpStream::from_shared(self.fd().clone());
         (
             OwnedReadHalf { stream: read },
-            OwnedWriteHalf { stream: self },
+            OwnedWriteHalf {
+                stream: self,
+                shutdown_on_drop: true,
+            },
         )
     }
 }
@@ -31,6 +37,26 @@ pub struct OwnedReadHalf {
 }
 
 impl OwnedReadHalf {
+    /// Puts the halves of one stream back together into the [`TcpStream`] they came from
+    /// (the write side stays open).
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`], holding both halves, if `write` is the half of another stream.
+    pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        // Both halves hold the socket open, so equal descriptor numbers are one socket.
+        if self.stream.fd().as_raw_fd() != write.stream.fd().as_raw_fd() {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        Ok(TcpStream::from_shared(write.stream.fd().clone()))
+    }
+
+    /// Receives through a buffer pool, as [`TcpStream::recv_stream`].
+    pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
+        self.stream.recv_stream(pool)
+    }
+
     /// As [`TcpStream::read`].
     ///
     /// # Errors
@@ -73,6 +99,8 @@ impl OwnedReadHalf {
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     stream: TcpStream,
+    /// Cleared by [`reunite`](OwnedReadHalf::reunite), which keeps the connection whole.
+    shutdown_on_drop: bool,
 }
 
 impl OwnedWriteHalf {
@@ -113,9 +141,35 @@ impl OwnedWriteHalf {
     }
 }
 
-impl Drop for OwnedWriteHalf {
-    fn drop(&mut self) {
-        // The connection may be gone already; nothing to report then.
-        let _ = self.stream.shutdown(Shutdown::Write);
+impl OwnedWriteHalf {
+    /// Puts the halves back together, as [`OwnedReadHalf::reunite`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OwnedReadHalf::reunite`].
+    pub fn reunite(self, read: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+        read.reunite(self)
     }
 }
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // The connection may be gone already; nothing to report then.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+/// [`OwnedReadHalf::reunite`] was given halves of two different streams; here they are
+/// back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite the halves of two different TCP streams")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
