@@ -168,3 +168,116 @@ fn path_operation_errors_name_the_operation_and_path() {
         fs::remove_dir(&dir).await.unwrap();
     });
 }
+
+/// A fresh directory under the temp dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = temp(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[ringlet::test]
+async fn create_dir_all_makes_every_parent_and_accepts_an_existing_tree() {
+    let dir = scratch("mkdir-p");
+    let deep = dir.join("a/b/c");
+    ringlet::fs::create_dir_all(&deep).await.unwrap();
+    assert!(std::fs::metadata(&deep).unwrap().is_dir());
+    ringlet::fs::create_dir_all(&deep).await.unwrap(); // exists: fine
+    ringlet::fs::create_dir_all(dir.join("a")).await.unwrap();
+    std::fs::write(dir.join("a/file"), b"x").unwrap();
+    let err = ringlet::fs::create_dir_all(dir.join("a/file/d"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("a/file"), "{err}");
+    let err = ringlet::fs::create_dir_all(dir.join("a/file"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[ringlet::test]
+async fn read_dir_lists_every_entry_across_batches() {
+    let dir = scratch("read-dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    for i in 0..200 {
+        std::fs::write(dir.join(format!("f{i:03}")), b"").unwrap();
+    }
+    let mut entries = ringlet::fs::read_dir(&dir).await.unwrap();
+    let mut names = Vec::new();
+    while let Some(entry) = entries.next_entry().await.unwrap() {
+        assert_eq!(entry.path(), dir.join(entry.file_name()));
+        let is_dir = entry.file_type().is_dir();
+        assert_eq!(is_dir, entry.file_name() == "sub");
+        assert_eq!(entry.metadata().await.unwrap().is_dir(), is_dir);
+        names.push(entry.file_name().into_string().unwrap());
+    }
+    assert!(entries.next_entry().await.unwrap().is_none(), "stays ended");
+    names.sort();
+    let mut expected: Vec<String> = (0..200).map(|i| format!("f{i:03}")).collect();
+    expected.push("sub".into());
+    assert_eq!(names, expected);
+    let err = ringlet::fs::read_dir(dir.join("missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("missing"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[ringlet::test]
+async fn copy_moves_the_bytes_and_the_permission_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("copy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let from = dir.join("from");
+    let data: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect(); // 4 chunks
+    std::fs::write(&from, &data).unwrap();
+    std::fs::set_permissions(&from, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let to = dir.join("to");
+    std::fs::write(&to, b"an older, longer file that must be truncated ...").unwrap();
+    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let n = ringlet::fs::copy(&from, &to).await.unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert!(std::fs::read(&to).unwrap() == data);
+    let mode = std::fs::metadata(&to).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    let err = ringlet::fs::copy(&dir, dir.join("x")).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[ringlet::test]
+async fn hard_and_symbolic_links() {
+    let dir = scratch("links");
+    std::fs::create_dir_all(&dir).unwrap();
+    let original = dir.join("original");
+    std::fs::write(&original, b"linked").unwrap();
+    let hard = dir.join("hard");
+    ringlet::fs::hard_link(&original, &hard).await.unwrap();
+    let (a, b) = (
+        ringlet::fs::metadata(&original).await.unwrap(),
+        ringlet::fs::metadata(&hard).await.unwrap(),
+    );
+    assert_eq!(a.ino(), b.ino(), "one inode, two names");
+    let err = ringlet::fs::hard_link(&original, &hard).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+
+    let soft = dir.join("soft");
+    ringlet::fs::symlink("original", &soft).await.unwrap();
+    assert_eq!(
+        std::fs::read_link(&soft).unwrap(),
+        std::path::Path::new("original")
+    );
+    assert_eq!(ringlet::fs::read(&soft).await.unwrap(), b"linked");
+    ringlet::fs::symlink(dir.join("nowhere"), dir.join("dangling"))
+        .await
+        .unwrap();
+    assert!(
+        std::fs::symlink_metadata(dir.join("dangling"))
+            .unwrap()
+            .is_symlink()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -409,6 +409,8 @@ fn every_other_op_kind_dropped_in_flight_frees_its_slot_and_fds() {
         drop(Op::mkdirat(&driver, c("made"), 0o700));
         drop(Op::renameat(&driver, c("file"), c("renamed")));
         drop(Op::unlinkat(&driver, c("missing"), false));
+        drop(Op::linkat(&driver, c("file"), c("hard")));
+        drop(Op::symlinkat(&driver, c("file"), c("soft")));
         drop(Op::shutdown(&driver, &a, std::net::Shutdown::Write));
         drop(Op::send_to(&driver, &udp, b"dgram".to_vec(), udp_addr));
         drop(Op::writev(&driver, &b, vec![b"x".to_vec(), b"y".to_vec()]));

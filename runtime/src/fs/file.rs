@@ -271,6 +271,18 @@ impl File {
             .map_err(|e| named("metadata", e))
     }
 
+    /// Sets the permission bits (`fchmod(2)`: no ring opcode exists for it; it updates the
+    /// inode in memory and does not wait for the disk).
+    pub(super) fn set_mode(&self, mode: u32) -> io::Result<()> {
+        // SAFETY: fchmod takes no pointers; the descriptor is open while `self` lives.
+        let rc = unsafe { libc::fchmod(self.fd.as_raw_fd(), mode as libc::mode_t) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     /// Closes the file through the ring and reports the result (dropping it closes too,
     /// silently).
     ///

@@ -1,8 +1,11 @@
 //! Files on io_uring: [`File`] with positional, owned-buffer reads and writes, and the
-//! path operations `read`, `write`, `remove_file`, `rename`, `create_dir`, `metadata`.
+//! path operations `read`, `write`, `copy`, `remove_file`, `rename`, `create_dir`,
+//! `create_dir_all`, `hard_link`, `symlink`, `metadata` and `read_dir`.
 //!
 //! Every call is an io_uring op (openat, read, write, fsync, statx, unlinkat, renameat,
-//! mkdirat): nothing blocks the worker, and nothing goes through a thread pool.
+//! mkdirat, linkat, symlinkat): nothing blocks the worker. The one exception is
+//! [`read_dir`]: io_uring cannot read a directory, so it reads batches of entries on the
+//! blocking pool.
 //!
 //! ```
 //! use ringlet::fs;
@@ -17,9 +20,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Owns: the path operations and `c_path`. Must not block the worker: nothing goes through
-//! a thread pool.
+//! Owns: the path operations and `c_path`. Must not block the worker: only `read_dir`
+//! goes through the blocking pool.
 
+mod dir;
 mod file;
 
 use std::ffi::CString;
@@ -29,6 +33,7 @@ use std::path::Path;
 
 use uring_driver::{IoBuf, Op};
 
+pub use dir::{DirEntry, ReadDir, create_dir_all, read_dir};
 pub use file::{File, Metadata, OpenOptions};
 
 use crate::error::named;
@@ -141,4 +146,83 @@ pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
     stat.await
         .map(Metadata::from_statx)
         .map_err(|e| named(format!("metadata {path:?}"), e))
+}
+
+/// Bytes moved per read and write by [`copy`].
+const COPY_CHUNK: usize = 256 * 1024;
+
+/// Copies the contents of the file `from` to `to`, creating or truncating it, and gives
+/// `to` the permission bits of `from` (as `std::fs::copy`). Returns the number of bytes
+/// copied.
+///
+/// # Errors
+///
+/// `NotFound`, `PermissionDenied`, `InvalidInput` if `from` is not a regular file, or a
+/// read or write error, naming both paths.
+pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    let copy = async {
+        let source = File::open(from).await?;
+        let meta = source.metadata().await?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the source is not a regular file",
+            ));
+        }
+        let mode = meta.mode() & 0o7777;
+        let dest = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(to)
+            .await?;
+        dest.set_mode(mode)?; // the file may have existed with other bits
+        let mut buf = Vec::with_capacity(COPY_CHUNK.min(meta.len() as usize).max(4096));
+        let mut offset = 0u64;
+        loop {
+            buf.clear();
+            let (read, filled) = source.read_at(buf, offset).await;
+            let n = read?;
+            if n == 0 {
+                break;
+            }
+            let (written, filled) = dest.write_all_at(filled, offset).await;
+            written?;
+            buf = filled;
+            offset += n as u64;
+        }
+        dest.close().await?;
+        Ok(offset)
+    };
+    copy.await
+        .map_err(|e| named(format!("copy {from:?} to {to:?}"), e))
+}
+
+/// Makes `link` a new hard link to the file `original` (Linux 5.15+).
+///
+/// # Errors
+///
+/// `AlreadyExists` if `link` exists, `NotFound`, `CrossesDevices` across file systems,
+/// `PermissionDenied`, ... naming both paths.
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref(), link.as_ref());
+    let make = async { Op::linkat(&driver()?, c_path(original)?, c_path(link)?).await };
+    make.await
+        .map_err(|e| named(format!("hard_link {link:?} to {original:?}"), e))
+}
+
+/// Makes `link` a symbolic link to `target` (which need not exist; a relative target is
+/// resolved from the link's directory) (Linux 5.15+).
+///
+/// # Errors
+///
+/// `AlreadyExists` if `link` exists, `NotFound` (missing directory), `PermissionDenied`,
+/// ... naming both paths.
+pub async fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (target, link) = (target.as_ref(), link.as_ref());
+    let make = async { Op::symlinkat(&driver()?, c_path(target)?, c_path(link)?).await };
+    make.await
+        .map_err(|e| named(format!("symlink {link:?} to {target:?}"), e))
 }

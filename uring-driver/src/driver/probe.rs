@@ -170,6 +170,8 @@ pub const OPCODES: &[(u8, &str, &str)] = &[
     (opcode::RenameAt::CODE, "IORING_OP_RENAMEAT", "5.11"),
     (opcode::UnlinkAt::CODE, "IORING_OP_UNLINKAT", "5.11"),
     (opcode::MkDirAt::CODE, "IORING_OP_MKDIRAT", "5.15"),
+    (opcode::SymlinkAt::CODE, "IORING_OP_SYMLINKAT", "5.15"),
+    (opcode::LinkAt::CODE, "IORING_OP_LINKAT", "5.15"),
     (opcode::MsgRingData::CODE, "IORING_OP_MSG_RING", "5.18"),
     (opcode::SendZc::CODE, "IORING_OP_SEND_ZC", "6.0"),
 ];
