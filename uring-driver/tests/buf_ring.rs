@@ -286,3 +286,54 @@ fn bundles_from_many_sockets_sharing_a_ring_keep_every_byte() {
         }
     }
 }
+
+#[test]
+fn multishot_recvmsg_yields_datagrams_with_their_senders() {
+    use uring_driver::op::RecvMsgMulti;
+    let _g = serial();
+    let driver = Driver::new().unwrap();
+    // 144 bytes of header and address, then 16 bytes of room for the payload.
+    let ring = BufRing::new(&driver, 4, 160).unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let socket = SharedFd::new(socket.into());
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut stream: MultishotOp<RecvMsgMulti> =
+        MultishotOp::recv_msg_multi(&driver, &socket, &ring);
+    for payload in [&b"one"[..], b"", b"a datagram longer than the room"] {
+        sender.send_to(payload, addr).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let Some(item) = run(&driver, stream.next()) else {
+            // The kernel ends a multishot recvmsg after an empty datagram: arm again.
+            stream = MultishotOp::recv_msg_multi(&driver, &socket, &ring);
+            continue;
+        };
+        let datagram = item.unwrap();
+        assert_eq!(datagram.source, Some(sender.local_addr().unwrap()));
+        got.push((
+            datagram.buf[datagram.payload.clone()].to_vec(),
+            datagram.truncated,
+        ));
+    }
+    assert_eq!(
+        got,
+        [
+            (b"one".to_vec(), false),
+            (Vec::new(), false),
+            (b"a datagram longe".to_vec(), true),
+        ]
+    );
+    drop(stream);
+    // Dropped with datagrams queued and in flight: their buffers come back too.
+    let mut stream = MultishotOp::recv_msg_multi(&driver, &socket, &ring);
+    assert!(poll_once(&mut Box::pin(stream.next())).is_pending());
+    sender.send_to(b"queued", addr).unwrap();
+    driver.park(Some(Duration::from_millis(100))).unwrap();
+    drop(stream);
+    sender.send_to(b"late", addr).unwrap();
+    drain(&driver);
+    assert_eq!(driver.slots(), 0);
+    assert_eq!(ring.available(), 4, "every buffer back");
+}

@@ -8,8 +8,9 @@ use std::fmt;
 use std::io;
 use std::task::{Context, Poll, ready};
 
+use uring_driver::op::MultishotCompletable;
 use uring_driver::op::RecvMulti;
-use uring_driver::{Bundle, MultishotOp, RingBuf, SharedFd};
+use uring_driver::{Bundle, Handle, MultishotOp, RingBuf, SharedFd};
 
 use crate::error::named;
 use crate::executor::context::driver;
@@ -78,30 +79,95 @@ impl fmt::Debug for BufRing {
     }
 }
 
+/// A multishot receive into a pool that keeps itself armed: after `ENOBUFS` once a buffer
+/// is back (the data waits in the socket meanwhile), and whenever the kernel ends the
+/// multishot on its own.
+pub(super) struct Rearmed<T: MultishotCompletable> {
+    fd: SharedFd,
+    ring: uring_driver::BufRing,
+    op: Option<MultishotOp<T>>,
+    /// The last multishot ended on an empty pool: wait for a buffer before re-arming.
+    dry: bool,
+    arm: fn(&Handle, &SharedFd, &uring_driver::BufRing) -> MultishotOp<T>,
+    /// The op's name in errors.
+    what: &'static str,
+}
+
+impl<T, U> Rearmed<T>
+where
+    T: MultishotCompletable<Item = io::Result<U>>,
+{
+    pub(super) fn new(
+        fd: SharedFd,
+        ring: &BufRing,
+        what: &'static str,
+        arm: fn(&Handle, &SharedFd, &uring_driver::BufRing) -> MultishotOp<T>,
+    ) -> Self {
+        Rearmed {
+            fd,
+            ring: ring.ring.clone(),
+            op: None,
+            dry: false,
+            arm,
+            what,
+        }
+    }
+
+    /// The next item; errors other than `ENOBUFS` are returned (named), and the next call
+    /// arms again.
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<U>> {
+        loop {
+            if self.dry {
+                ready!(self.ring.poll_available(cx));
+                self.dry = false;
+            }
+            let op = match &mut self.op {
+                Some(op) => op,
+                None => match driver() {
+                    Ok(driver) => self.op.insert((self.arm)(&driver, &self.fd, &self.ring)),
+                    Err(e) => return Poll::Ready(Err(e)),
+                },
+            };
+            match ready!(op.poll_next(cx)) {
+                Some(Ok(item)) => return Poll::Ready(Ok(item)),
+                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.op = None;
+                    self.dry = true;
+                }
+                Some(Err(e)) => {
+                    self.op = None;
+                    return Poll::Ready(Err(named(self.what, e)));
+                }
+                // The kernel ended the multishot without an error (it may, e.g. under CQ
+                // pressure): receive again.
+                None => self.op = None,
+            }
+        }
+    }
+
+    /// Whether a multishot is armed.
+    pub(super) fn is_armed(&self) -> bool {
+        self.op.is_some()
+    }
+}
+
 /// Received data as a stream of buffers from a [`BufRing`], made by
 /// [`TcpStream::recv_stream`](super::TcpStream::recv_stream). One multishot receive stays in
 /// the kernel for as long as data keeps coming; where the kernel has receive bundles
 /// ([`KernelFeature::RecvBundle`](crate::KernelFeature::RecvBundle)), one completion
 /// carries every buffer the waiting data fills, and the stream hands them out in order.
 pub struct RecvStream {
-    fd: SharedFd,
-    ring: uring_driver::BufRing,
-    op: Option<MultishotOp<RecvMulti>>,
+    inner: Rearmed<RecvMulti>,
     /// Buffers of the last completion not handed out yet.
     pending: Option<Bundle>,
-    /// The last multishot ended on an empty pool: wait for a buffer before re-arming.
-    dry: bool,
     done: bool,
 }
 
 impl RecvStream {
     pub(crate) fn new(fd: SharedFd, ring: &BufRing) -> Self {
         RecvStream {
-            fd,
-            ring: ring.ring.clone(),
-            op: None,
+            inner: Rearmed::new(fd, ring, "recv", MultishotOp::recv_multi),
             pending: None,
-            dry: false,
             done: false,
         }
     }
@@ -127,37 +193,10 @@ impl RecvStream {
             if self.done {
                 return Poll::Ready(None);
             }
-            if self.dry {
-                // The multishot ended with the pool dry; re-arm once a buffer is back.
-                ready!(self.ring.poll_available(cx));
-                self.dry = false;
-            }
-            let op = match &mut self.op {
-                Some(op) => op,
-                None => match driver() {
-                    Ok(driver) => self
-                        .op
-                        .insert(MultishotOp::recv_multi(&driver, &self.fd, &self.ring)),
-                    Err(e) => return Poll::Ready(Some(Err(e))),
-                },
-            };
-            match ready!(op.poll_next(cx)) {
-                Some(Ok(Some(bundle))) => self.pending = Some(bundle),
-                Some(Ok(None)) => {
-                    self.done = true;
-                    return Poll::Ready(None);
-                }
-                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    self.op = None;
-                    self.dry = true;
-                }
-                Some(Err(e)) => {
-                    self.op = None;
-                    return Poll::Ready(Some(Err(named("recv", e))));
-                }
-                // The kernel ended the multishot without an error (it may, e.g. under CQ
-                // pressure): receive again.
-                None => self.op = None,
+            match ready!(self.inner.poll_next(cx)) {
+                Ok(Some(bundle)) => self.pending = Some(bundle),
+                Ok(None) => self.done = true,
+                Err(e) => return Poll::Ready(Some(Err(e))),
             }
         }
     }
@@ -166,7 +205,7 @@ impl RecvStream {
 impl fmt::Debug for RecvStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvStream")
-            .field("armed", &self.op.is_some())
+            .field("armed", &self.inner.is_armed())
             .field("eof", &self.done)
             .finish()
     }

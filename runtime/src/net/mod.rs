@@ -17,5 +17,5 @@ pub use incoming::Incoming;
 pub use tcp::{
     Accept, ListenOptions, OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream,
 };
-pub use udp::UdpSocket;
+pub use udp::{Datagram, DatagramStream, UdpSocket};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
