@@ -105,6 +105,41 @@ fn reads<R: Files>(reads: u64, depth: u64) -> Duration {
     })
 }
 
+/// As [`reads`], on ringlet with registered buffers: one per reader from a
+/// `FixedBufPool`, read with `read_fixed_at` (the kernel skips mapping the buffer).
+fn fixed_reads(reads: u64, depth: u64) -> Duration {
+    let rt = ringlet::Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async move {
+        let pool = ringlet::buf::FixedBufPool::new(depth as u16, BLOCK).unwrap();
+        let mut files = Vec::new();
+        for _ in 0..depth {
+            files.push(ringlet::fs::File::open(path()).await.unwrap());
+        }
+        let start = Instant::now();
+        let readers: Vec<_> = files
+            .into_iter()
+            .zip(0..)
+            .map(|(file, r)| {
+                let mut buf = pool.try_get().unwrap();
+                ringlet::spawn(async move {
+                    for i in 0..reads / depth {
+                        let off = offset(r, i);
+                        buf.clear();
+                        let (n, filled) = file.read_fixed_at(buf, off).await;
+                        assert_eq!(n.unwrap(), BLOCK);
+                        check(&filled, off);
+                        buf = filled;
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 fn main() {
     println!(
         "{} MiB file (page cache), 4 KiB random reads",
@@ -117,6 +152,7 @@ fn main() {
         READS,
         &[
             ("ringlet", |n| reads::<Ringlet>(n, 1)),
+            ("ringlet-fixed", |n| fixed_reads(n, 1)),
             ("tokio-fs", |n| reads::<Tokio>(n, 1)),
             ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 1)),
         ],
@@ -126,6 +162,7 @@ fn main() {
         READS,
         &[
             ("ringlet", |n| reads::<Ringlet>(n, 32)),
+            ("ringlet-fixed", |n| fixed_reads(n, 32)),
             ("tokio-fs", |n| reads::<Tokio>(n, 32)),
             ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 32)),
         ],

@@ -37,6 +37,7 @@
 //! - [`run`] is `asyncio.run`; [`time::sleep`] and [`time::timeout`] are `asyncio.sleep`
 //!   and `asyncio.wait_for`.
 
+pub mod buf;
 #[cfg(feature = "compat")]
 pub mod compat;
 pub mod error;

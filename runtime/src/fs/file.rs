@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd};
+use uring_driver::{BufResult, FixedBuf, IoBuf, IoBufMut, Op, SharedFd};
 
 use super::c_path;
 use crate::error::{named, named_buf};
@@ -223,6 +223,35 @@ impl File {
     pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
         with_driver("write", buf, |driver, buf| {
             Op::write_at(driver, &self.fd, buf, offset)
+        })
+        .await
+    }
+
+    /// As [`read_at`](File::read_at) into a registered buffer from a
+    /// [`FixedBufPool`](crate::buf::FixedBufPool) of this worker: the kernel skips mapping
+    /// the buffer. The read fills the buffer from its start ([`FixedBuf::clear`] it to
+    /// reuse it).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_at`](File::read_at); `InvalidInput` for a buffer of another worker's pool.
+    pub async fn read_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
+        with_driver("read_fixed", buf, |driver, buf| {
+            Op::read_fixed_at(driver, &self.fd, buf, offset)
+        })
+        .await
+    }
+
+    /// As [`write_at`](File::write_at) from a registered buffer (see
+    /// [`read_fixed_at`](File::read_fixed_at)): writes its initialized bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_at`](File::write_at); `InvalidInput` for a buffer of another worker's
+    /// pool.
+    pub async fn write_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
+        with_driver("write_fixed", buf, |driver, buf| {
+            Op::write_fixed_at(driver, &self.fd, buf, offset)
         })
         .await
     }

@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use super::{IoBuf, IoBufMut};
 use crate::Handle;
@@ -28,6 +29,10 @@ struct PoolInner {
     handle: Handle,
     /// The buffers not checked out, by index.
     slots: RefCell<Vec<Option<Box<[u8]>>>>,
+    /// Indices of the slots holding their buffer.
+    free: RefCell<Vec<u16>>,
+    /// Tasks waiting for a buffer to come back.
+    waiting: RefCell<Vec<Waker>>,
     size: usize,
 }
 
@@ -76,6 +81,8 @@ impl FixedBufPool {
             inner: Rc::new(PoolInner {
                 handle: handle.clone(),
                 slots: RefCell::new(bufs.into_iter().map(Some).collect()),
+                free: RefCell::new((0..count).rev().collect()),
+                waiting: RefCell::new(Vec::new()),
                 size,
             }),
         })
@@ -83,15 +90,27 @@ impl FixedBufPool {
 
     /// Checks out a free buffer, or `None` if all are in use.
     pub fn try_get(&self) -> Option<FixedBuf> {
-        let mut slots = self.inner.slots.borrow_mut();
-        let index = slots.iter().position(Option::is_some)?;
-        let buf = slots[index].take();
+        let index = self.inner.free.borrow_mut().pop()?;
+        let buf = self.inner.slots.borrow_mut()[usize::from(index)].take();
+        debug_assert!(buf.is_some(), "a free slot holds its buffer");
         Some(FixedBuf {
             pool: self.inner.clone(),
-            index: index as u16,
+            index,
             buf,
             init: 0,
         })
+    }
+
+    /// A free buffer, or (when all are checked out) `Pending` until one comes back.
+    pub fn poll_get(&self, cx: &mut Context<'_>) -> Poll<FixedBuf> {
+        if let Some(buf) = self.try_get() {
+            return Poll::Ready(buf);
+        }
+        let mut waiting = self.inner.waiting.borrow_mut();
+        if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     /// Size of each buffer.
@@ -101,12 +120,7 @@ impl FixedBufPool {
 
     /// Buffers not checked out.
     pub fn available(&self) -> usize {
-        self.inner
-            .slots
-            .borrow()
-            .iter()
-            .filter(|s| s.is_some())
-            .count()
+        self.inner.free.borrow().len()
     }
 }
 
@@ -153,6 +167,12 @@ impl FixedBuf {
 
     fn bytes(&self) -> &[u8] {
         self.buf.as_deref().expect("present until dropped")
+    }
+
+    /// Empties the buffer (its initialized length becomes 0), for reading into it again:
+    /// a read fills it from the start and extends what is initialized.
+    pub fn clear(&mut self) {
+        self.init = 0;
     }
 
     /// Replaces the contents with `data` (truncated to the buffer's size); returns how
@@ -207,6 +227,13 @@ impl Drop for FixedBuf {
     fn drop(&mut self) {
         let buf = self.buf.take();
         self.pool.slots.borrow_mut()[self.index as usize] = buf;
+        self.pool.free.borrow_mut().push(self.index);
+        // Wake every waiter (after the borrow: a waker may run code that uses the pool).
+        // All of them, not one: a waiter may have gone, and the wake must not die with it.
+        let waiting = std::mem::take(&mut *self.pool.waiting.borrow_mut());
+        for waker in waiting {
+            waker.wake();
+        }
     }
 }
 

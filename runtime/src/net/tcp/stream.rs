@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use std::time::Duration;
 
-use uring_driver::{BufResult, IoBuf, IoBufMut, Op, SharedFd, socket};
+use uring_driver::{BufResult, FixedBuf, IoBuf, IoBufMut, Op, SharedFd, socket};
 
 use crate::error::named;
 use crate::executor::context::{driver, with_driver};
@@ -167,6 +167,35 @@ impl TcpStream {
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         with_driver("writev", bufs, |driver, bufs| {
             Op::send_vectored(driver, &self.fd, bufs)
+        })
+        .await
+    }
+
+    /// Reads into a registered buffer from a [`FixedBufPool`](crate::buf::FixedBufPool)
+    /// of this worker (the kernel skips mapping it), from the buffer's start
+    /// ([`FixedBuf::clear`] it to reuse it). `Ok(0)` is EOF.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](TcpStream::read); `InvalidInput` for a buffer of another worker's pool.
+    pub async fn read_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
+        // Offset -1: a socket has no file position.
+        with_driver("read_fixed", buf, |driver, buf| {
+            Op::read_fixed_at(driver, &self.fd, buf, u64::MAX)
+        })
+        .await
+    }
+
+    /// Writes a registered buffer's initialized bytes; returns how many were sent
+    /// (possibly fewer: write the rest from a buffer of its own, or retry).
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](TcpStream::write); `InvalidInput` for a buffer of another worker's
+    /// pool.
+    pub async fn write_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
+        with_driver("write_fixed", buf, |driver, buf| {
+            Op::write_fixed_at(driver, &self.fd, buf, u64::MAX)
         })
         .await
     }
