@@ -1,6 +1,8 @@
 //! docs/guide.md's examples: each runs and prints what the guide says, and the guide shows
 //! each file exactly as it is.
 
+mod common;
+
 use std::process::Command;
 
 fn run(bin: &str) -> String {
@@ -55,7 +57,16 @@ fn semaphore_caps_downloads_in_flight() {
 fn the_guide_shows_each_example_file_verbatim() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let guide = std::fs::read_to_string(format!("{root}/docs/guide.md")).unwrap();
-    for name in ["hello", "tasks", "cancel", "wait_for", "lock", "semaphore"] {
+    for name in [
+        "hello",
+        "tasks",
+        "cancel",
+        "wait_for",
+        "lock",
+        "semaphore",
+        "connections",
+        "every_core",
+    ] {
         let path = format!("examples/src/bin/{name}.rs");
         let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
         let marker = format!("(`{path}`):\n\n```rust\n");
@@ -70,4 +81,112 @@ fn the_guide_shows_each_example_file_verbatim() {
             "docs/guide.md differs from {path}"
         );
     }
+}
+
+/// "Thousands of connections": 10,000 clients connected at once, each echoed; a
+/// half-close is answered in full; Ctrl-C stops the server once the clients are gone.
+#[test]
+fn connections_serves_ten_thousand_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    use std::process::Stdio;
+
+    common::raise_fd_limit(10_500); // the server inherits it
+    let mut server = Command::new(env!("CARGO_BIN_EXE_connections"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr: std::net::SocketAddr = first
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let limit = lines.next().unwrap().unwrap();
+    assert!(limit.starts_with("open files allowed: "), "{limit}");
+
+    let mut clients: Vec<TcpStream> = (0..10_000)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client.write_all(&(i as u64).to_le_bytes()).unwrap();
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        let mut back = [0u8; 8];
+        client.read_exact(&mut back).unwrap();
+        assert_eq!(u64::from_le_bytes(back), i as u64);
+    }
+    // A half-close: the rest is echoed, then the server closes its side.
+    let mut last = clients.pop().unwrap();
+    last.write_all(b"last words").unwrap();
+    last.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    last.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"last words");
+
+    // Ctrl-C: the server stops accepting and waits for the open connections.
+    // SAFETY: kill(2) with a live child's pid and SIGINT.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGINT) }, 0);
+    let stopping = lines.next().unwrap().unwrap();
+    assert_eq!(stopping, "stopping: 9999 connections open");
+    drop(clients);
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.is_empty(), "nothing was cut: {rest:?}");
+}
+
+/// "Every core": connections spread over one listener per worker, numbered by the counter
+/// that lives on worker 0, and Ctrl-C stops the whole runtime.
+#[test]
+fn every_core_numbers_connections_from_every_worker() {
+    use std::collections::BTreeSet;
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_every_core"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let (addr, workers) = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.strip_suffix(" workers"))
+        .and_then(|rest| rest.split_once(" with "))
+        .unwrap_or_else(|| panic!("{first}"));
+    let workers: usize = workers.parse().unwrap();
+    let mut numbers = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for _ in 0..200 {
+        // The other workers may still be binding: a refused connect is retried.
+        let mut stream = loop {
+            match std::net::TcpStream::connect(addr) {
+                Ok(stream) => break stream,
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        };
+        let mut line = String::new();
+        stream.read_to_string(&mut line).unwrap();
+        let (worker, number) = line
+            .trim_end()
+            .strip_prefix("worker ")
+            .and_then(|rest| rest.split_once(", connection "))
+            .unwrap_or_else(|| panic!("{line:?}"));
+        seen.insert(worker.parse::<usize>().unwrap());
+        assert!(numbers.insert(number.parse::<u64>().unwrap()), "{line}");
+    }
+    assert_eq!(numbers, (1..=200).collect(), "one counter for all workers");
+    assert!(seen.iter().all(|&w| w < workers), "{seen:?}");
+    assert_eq!(
+        seen.len(),
+        workers.min(2),
+        "every listener took connections: {seen:?}"
+    );
+    // SAFETY: kill(2) with a live child's pid and SIGINT.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGINT) }, 0);
+    assert!(server.wait().unwrap().success());
 }

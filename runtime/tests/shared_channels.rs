@@ -108,3 +108,23 @@ fn a_cancelled_waiting_sender_passes_the_free_slot_on() {
     ));
     assert_eq!(rx.try_recv(), Some(2));
 }
+
+/// An unbounded sender clones whatever its values are (no `T: Clone` asked).
+#[test]
+fn unbounded_senders_of_values_that_cannot_be_cloned_clone() {
+    struct NotClone(u8);
+    let (tx, mut rx) = ringlet::sync::shared::mpsc::unbounded_channel::<NotClone>();
+    let second = tx.clone();
+    tx.send(NotClone(1)).unwrap();
+    second.send(NotClone(2)).unwrap();
+    drop((tx, second));
+    let got = ringlet::run(async move {
+        let mut got = Vec::new();
+        while let Some(NotClone(n)) = rx.recv().await {
+            got.push(n);
+        }
+        got
+    })
+    .unwrap();
+    assert_eq!(got, [1, 2]);
+}

@@ -323,3 +323,26 @@ async fn a_long_lived_group_runs_many_tasks_through_few_slots() {
     }
     assert_eq!(total, (0..10_000).sum::<u64>());
 }
+
+/// The guide's recipe for asyncio's `gather` without `return_exceptions`: gathering the
+/// tasks' handles returns the first error and leaves the other tasks running (a dropped
+/// `JoinHandle` detaches its task).
+#[ringlet::test]
+async fn try_gather_over_join_handles_leaves_the_other_tasks_running() {
+    let finished = Rc::new(Cell::new(0));
+    let handles = [0u64, 1, 2].map(|i| {
+        let finished = finished.clone();
+        spawn(async move {
+            if i == 0 {
+                return Err(format!("task {i} failed"));
+            }
+            sleep(Duration::from_millis(20)).await;
+            finished.set(finished.get() + 1);
+            Ok(i)
+        })
+    });
+    let first_error = try_gather(handles.map(|h| async { h.await.expect("not cancelled") })).await;
+    assert_eq!(first_error, Err("task 0 failed".to_string()));
+    sleep(Duration::from_millis(60)).await;
+    assert_eq!(finished.get(), 2, "the others ran to the end");
+}

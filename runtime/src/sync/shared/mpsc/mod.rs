@@ -204,9 +204,17 @@ pub fn unbounded_channel<T: Send>() -> (UnboundedSender<T>, Receiver<T>) {
 
 /// The sending side of an unbounded channel; `Send + Sync` when `T: Send`. Clone it for
 /// more producers.
-#[derive(Clone)]
 pub struct UnboundedSender<T> {
     sender: Sender<T>,
+}
+
+// Not derived: a derive would ask `T: Clone`, and the values are never cloned.
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> Self {
+        UnboundedSender {
+            sender: self.sender.clone(),
+        }
+    }
 }
 
 impl<T> UnboundedSender<T> {
