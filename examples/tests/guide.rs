@@ -66,6 +66,7 @@ fn the_guide_shows_each_example_file_verbatim() {
         "semaphore",
         "connections",
         "every_core",
+        "scraper",
     ] {
         let path = format!("examples/src/bin/{name}.rs");
         let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
@@ -74,7 +75,8 @@ fn the_guide_shows_each_example_file_verbatim() {
             .find(&marker)
             .unwrap_or_else(|| panic!("the guide does not show {path}"))
             + marker.len();
-        let len = guide[start..].find("```").unwrap();
+        // The block ends at a fence on a line of its own (a doc comment may hold one).
+        let len = guide[start..].find("\n```\n").unwrap() + 1;
         assert_eq!(
             &guide[start..start + len],
             file,

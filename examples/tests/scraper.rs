@@ -113,3 +113,91 @@ fn a_failed_fetch_is_reported_and_the_rest_complete() {
     assert!(lines[3].starts_with("200 "), "{stdout}");
     assert_eq!(lines[4], "fetched 2 of 4 URLs");
 }
+
+/// A server whose pages behave by path: `/ok/N` answers at once, `/slow` after 2 s,
+/// `/flaky` fails with 503 on its first request and then answers, `/down` always fails
+/// with 500.
+fn start_moody_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let flaky_seen = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let flaky_seen = flaky_seen.clone();
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&request).to_string();
+                let path = request.split(' ').nth(1).unwrap_or("?").to_string();
+                let status = match path.as_str() {
+                    "/slow" => {
+                        std::thread::sleep(Duration::from_secs(2));
+                        "200 OK"
+                    }
+                    "/flaky" if flaky_seen.fetch_add(1, Ordering::SeqCst) == 0 => {
+                        "503 Service Unavailable"
+                    }
+                    "/down" => "500 Internal Server Error",
+                    _ => "200 OK",
+                };
+                let body = format!("page {path}");
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// The guide's scraping chapter: slow pages time out, failing ones are retried, results
+/// stay in input order, and the errors are gathered with the successes.
+#[test]
+fn slow_and_failing_pages_time_out_retry_and_keep_their_order() {
+    let addr = start_moody_server();
+    let urls = [
+        format!("http://{addr}/ok/1"),
+        format!("http://{addr}/slow"),
+        format!("http://{addr}/flaky"),
+        format!("http://{addr}/down"),
+        format!("http://{addr}/ok/2"),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_scraper"))
+        .args([
+            "--max-in-flight",
+            "2",
+            "--timeout-ms",
+            "300",
+            "--retries",
+            "1",
+        ])
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("200 10 {}", urls[0]), "{stdout}");
+    assert_eq!(
+        lines[1],
+        format!("error {}: no answer within 300ms (2 attempts)", urls[1]),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], format!("200 11 {}", urls[2]), "retried: {stdout}");
+    assert_eq!(
+        lines[3],
+        format!("error {}: status 500 (2 attempts)", urls[3]),
+        "{stdout}"
+    );
+    assert_eq!(lines[4], format!("200 10 {}", urls[4]), "{stdout}");
+    assert_eq!(lines[5], "fetched 3 of 5 URLs");
+}
