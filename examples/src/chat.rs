@@ -3,9 +3,12 @@
 //! Every client has a reader task (its lines go to a broadcast channel) and a writer task
 //! (the channel's lines go to its socket, except its own). A line is broadcast as one
 //! shared `Rc<[u8]>`: every writer sends the same bytes, none copies them. A client too
-//! slow to keep up with `HISTORY` lines is told how many it missed, not disconnected.
+//! slow to keep up with `HISTORY` lines is told how many it missed, not disconnected:
+//! the channel keeps the last `HISTORY` lines, so a slow client never holds up the others
+//! or the server's memory. `/nick NAME` picks a name (unique among those online).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -23,8 +26,13 @@ const MAX_LINE: usize = 64 * 1024;
 #[derive(Clone)]
 struct Line {
     from: u64,
+    /// For one client only (a reply to it), or `None` for everyone else.
+    to: Option<u64>,
     bytes: Rc<[u8]>,
 }
+
+/// The names in use, so two clients cannot take the same.
+type Names = Rc<RefCell<HashSet<String>>>;
 
 /// Runs the chat on `listener` until the listener fails.
 ///
@@ -35,6 +43,7 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
     // Holding one receiver keeps the channel open with no client connected.
     let (lines, _idle) = broadcast::channel::<Line>(HISTORY);
     let online = Rc::new(Cell::new(0usize));
+    let names = Names::default();
     let mut next_id = 0u64;
     let on_connection = |stream, peer| {
         next_id += 1;
@@ -43,7 +52,7 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
             peer,
             next_id,
             lines.clone(),
-            online.clone(),
+            (online.clone(), names.clone()),
         );
         drop(ringlet::spawn(client));
     };
@@ -59,7 +68,15 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
 fn text(from: u64, text: String) -> Line {
     Line {
         from,
+        to: None,
         bytes: Rc::from(text.into_bytes()),
+    }
+}
+
+fn reply(to: u64, text: String) -> Line {
+    Line {
+        to: Some(to),
+        ..self::text(to, text)
     }
 }
 
@@ -68,7 +85,7 @@ async fn client(
     peer: SocketAddr,
     id: u64,
     lines: broadcast::Sender<Line>,
-    online: Rc<Cell<usize>>,
+    (online, names): (Rc<Cell<usize>>, Names),
 ) {
     // Subscribe before the welcome: a client that saw its welcome misses nothing after it.
     let inbox = lines.subscribe();
@@ -85,11 +102,17 @@ async fn client(
     let result = match sent {
         Ok(()) => {
             let writer = ringlet::spawn(forward(stream.clone(), inbox, id));
+            let mut name = format!("#{id}");
             let read = read_lines(&stream, |line| {
-                let _ = lines.send(text(id, format!("#{id}: {line}\n")));
+                let line = match line.strip_prefix("/nick ") {
+                    Some(new) => rename(id, &mut name, new.trim(), &names),
+                    None => text(id, format!("{name}: {line}\n")),
+                };
+                let _ = lines.send(line);
             })
             .await;
             writer.cancel();
+            names.borrow_mut().remove(&name);
             read
         }
         Err(e) => Err(e),
@@ -104,11 +127,31 @@ async fn client(
     }
 }
 
-/// Writes every line from others to the client, until it goes away.
+/// Handles `/nick NEW` from client `id`: the line to send (a notice to all, or a reply
+/// to the client if the name is not acceptable).
+fn rename(id: u64, name: &mut String, new: &str, names: &Names) -> Line {
+    if new.is_empty() || new.len() > 32 || new.starts_with('#') || new.contains(char::is_whitespace)
+    {
+        return reply(
+            id,
+            "* a name is 1 to 32 characters, no spaces, not starting with #\n".into(),
+        );
+    }
+    if !names.borrow_mut().insert(new.to_string()) {
+        return reply(id, format!("* the name {new} is taken\n"));
+    }
+    names.borrow_mut().remove(name.as_str());
+    let old = std::mem::replace(name, new.to_string());
+    text(id, format!("* {old} is now {new}\n"))
+}
+
+/// Writes every line from others (and replies to this client) to the client, until it
+/// goes away.
 async fn forward(stream: Rc<TcpStream>, mut inbox: broadcast::Receiver<Line>, id: u64) {
     loop {
         let bytes = match inbox.recv().await {
-            Ok(line) if line.from == id => continue,
+            Ok(line) if line.to == Some(id) => line.bytes,
+            Ok(line) if line.from == id || line.to.is_some() => continue,
             Ok(line) => line.bytes,
             Err(RecvError::Lagged(n)) => Rc::from(format!("* you missed {n} lines\n").into_bytes()),
             Err(RecvError::Closed) => return,

@@ -119,3 +119,61 @@ fn leaving_clients_are_announced_and_counted() {
     let joined = stay.wait_for_notice(&format!("client #{} joined", newcomer.id));
     assert!(joined.contains("(2 online)"), "{joined}");
 }
+
+#[test]
+fn nicknames_are_announced_used_and_unique() {
+    let (_server, addr) = start();
+    let mut alice = Client::connect(addr);
+    let mut bob = Client::connect(addr);
+    alice.wait_for_notice("(2 online)");
+    writeln!(alice.writer, "/nick alice").unwrap();
+    let renamed = bob.wait_for_notice("is now alice");
+    assert_eq!(renamed, format!("* #{} is now alice", alice.id));
+    writeln!(alice.writer, "hi").unwrap();
+    assert_eq!(bob.next_message(), "alice: hi");
+    writeln!(bob.writer, "/nick alice").unwrap();
+    assert_eq!(bob.wait_for_notice("taken"), "* the name alice is taken");
+    writeln!(bob.writer, "/nick two words").unwrap();
+    assert!(bob.wait_for_notice("no spaces").starts_with("* a name is"));
+    // Once alice leaves, her name is free again.
+    drop(alice);
+    bob.wait_for_notice(" left (");
+    writeln!(bob.writer, "/nick alice").unwrap();
+    writeln!(bob.writer, "/nick bob").unwrap();
+    let mut third = Client::connect(addr);
+    writeln!(third.writer, "/nick alice").unwrap();
+    let renamed = bob.wait_for_notice(&format!("#{} is now", third.id));
+    assert_eq!(renamed, format!("* #{} is now alice", third.id));
+}
+
+/// A client that reads nothing cannot stall the others: they get every line at once, and
+/// it is told how many lines it missed when it reads again.
+#[test]
+fn a_client_that_stops_reading_misses_lines_but_stalls_nobody() {
+    let (_server, addr) = start();
+    let mut slow = Client::connect(addr);
+    let mut sender = Client::connect(addr);
+    let mut reader = Client::connect(addr);
+    slow.wait_for_notice("(3 online)");
+    sender.wait_for_notice("(3 online)");
+    let body = "x".repeat(200);
+    // In rounds the reader keeps up with (the channel keeps 1024 lines for anyone behind),
+    // 10 MB in all: more than the slow client's socket buffers hold.
+    let (rounds, per_round) = (100, 500);
+    for round in 0..rounds {
+        let batch: String = (0..per_round)
+            .map(|i| format!("{} {body}\n", round * per_round + i))
+            .collect();
+        sender.writer.write_all(batch.as_bytes()).unwrap();
+        for i in 0..per_round {
+            let msg = reader.next_message();
+            assert_eq!(
+                msg,
+                format!("#{}: {} {body}", sender.id, round * per_round + i)
+            );
+        }
+    }
+    let missed = slow.wait_for_notice("you missed");
+    assert!(missed.starts_with("* you missed "), "{missed}");
+    drop(sender.reader);
+}

@@ -57,7 +57,7 @@ fn semaphore_caps_downloads_in_flight() {
 fn the_guide_shows_each_example_file_verbatim() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let guide = std::fs::read_to_string(format!("{root}/docs/guide.md")).unwrap();
-    for name in [
+    let mut paths: Vec<String> = [
         "hello",
         "tasks",
         "cancel",
@@ -67,8 +67,11 @@ fn the_guide_shows_each_example_file_verbatim() {
         "connections",
         "every_core",
         "scraper",
-    ] {
-        let path = format!("examples/src/bin/{name}.rs");
+    ]
+    .map(|name| format!("examples/src/bin/{name}.rs"))
+    .into();
+    paths.push("examples/src/chat.rs".into());
+    for path in paths {
         let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
         let marker = format!("(`{path}`):\n\n```rust\n");
         let start = guide
