@@ -67,6 +67,7 @@ fn the_guide_shows_each_example_file_verbatim() {
         "connections",
         "every_core",
         "scraper",
+        "web",
     ]
     .map(|name| format!("examples/src/bin/{name}.rs"))
     .into();
@@ -194,4 +195,100 @@ fn every_core_numbers_connections_from_every_worker() {
     // SAFETY: kill(2) with a live child's pid and SIGINT.
     assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGINT) }, 0);
     assert!(server.wait().unwrap().success());
+}
+
+/// Starts an example server with `args` and returns it with its stdout lines, after its
+/// `listening on ADDR` line.
+fn start(
+    bin: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut server = Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_string();
+    (server, addr, lines)
+}
+
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// "A web server": routes, a streamed body, an echo, keep-alive, and the same over TLS.
+#[test]
+fn web_serves_routes_streams_and_tls() {
+    let (mut server, addr, _lines) = start(env!("CARGO_BIN_EXE_web"), &["127.0.0.1:0"]);
+    let base = format!("http://{addr}");
+    assert_eq!(curl(&[&format!("{base}/")]), "Hello, World!\n");
+    assert_eq!(curl(&[&format!("{base}/hello/ada")]), "Hello, ada!\n");
+    assert_eq!(curl(&[&format!("{base}/count")]), "1\n2\n3\n4\n5\n");
+    let headers = curl(&["-D", "-", "-o", "/dev/null", &format!("{base}/count")]);
+    assert!(
+        headers
+            .to_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{headers}"
+    );
+    let body: String = (0..100_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    assert_eq!(
+        curl(&["--data-binary", &body, &format!("{base}/echo")]),
+        body
+    );
+    assert_eq!(
+        curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{base}/nope")
+        ]),
+        "404"
+    );
+    // Two requests on one command line share one connection (keep-alive).
+    let verbose = Command::new("curl")
+        .args(["-sv", &format!("{base}/"), &format!("{base}/hello/again")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&verbose.stderr).to_lowercase();
+    assert!(
+        stderr.contains("re-using existing") || stderr.contains("reusing existing"),
+        "{stderr}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (mut server, addr, mut lines) = start(env!("CARGO_BIN_EXE_web"), &["127.0.0.1:0", "--tls"]);
+    let cert = lines.next().unwrap().unwrap();
+    let cert = cert.strip_prefix("certificate in ").unwrap().to_string();
+    let port = addr.rsplit(':').next().unwrap();
+    let url = format!("https://localhost:{port}/hello/tls");
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    assert_eq!(
+        curl(&["--cacert", &cert, "--resolve", &resolve, &url]),
+        "Hello, tls!\n"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_file(cert).unwrap();
 }
