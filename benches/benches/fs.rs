@@ -105,6 +105,41 @@ fn reads<R: Files>(reads: u64, depth: u64) -> Duration {
     })
 }
 
+/// As [`reads`], on ringlet with each reader's file registered (a direct descriptor: the
+/// kernel skips looking the descriptor up per read).
+fn registered_reads(reads: u64, depth: u64) -> Duration {
+    let rt = ringlet::Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async move {
+        let mut files = Vec::new();
+        for _ in 0..depth {
+            let mut file = ringlet::fs::File::open(path()).await.unwrap();
+            file.register().unwrap();
+            files.push(file);
+        }
+        let start = Instant::now();
+        let readers: Vec<_> = files
+            .into_iter()
+            .zip(0..)
+            .map(|(file, r)| {
+                ringlet::spawn(async move {
+                    let mut buf = vec![0u8; BLOCK];
+                    for i in 0..reads / depth {
+                        let off = offset(r, i);
+                        let (res, filled) = file.read_exact_at(buf, off).await;
+                        res.unwrap();
+                        check(&filled, off);
+                        buf = filled;
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 /// As [`reads`], on ringlet with registered buffers: one per reader from a
 /// `FixedBufPool`, read with `read_fixed_at` (the kernel skips mapping the buffer).
 fn fixed_reads(reads: u64, depth: u64) -> Duration {
@@ -153,6 +188,7 @@ fn main() {
         &[
             ("ringlet", |n| reads::<Ringlet>(n, 1)),
             ("ringlet-fixed", |n| fixed_reads(n, 1)),
+            ("ringlet-registered", |n| registered_reads(n, 1)),
             ("tokio-fs", |n| reads::<Tokio>(n, 1)),
             ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 1)),
         ],
@@ -163,6 +199,7 @@ fn main() {
         &[
             ("ringlet", |n| reads::<Ringlet>(n, 32)),
             ("ringlet-fixed", |n| fixed_reads(n, 32)),
+            ("ringlet-registered", |n| registered_reads(n, 32)),
             ("tokio-fs", |n| reads::<Tokio>(n, 32)),
             ("tokio-spawn-blocking", |n| reads::<TokioPread>(n, 32)),
         ],

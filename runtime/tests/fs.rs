@@ -281,3 +281,41 @@ async fn hard_and_symbolic_links() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[ringlet::test]
+async fn a_registered_file_reads_and_writes_by_its_slot_and_frees_it() {
+    let dir = scratch("registered");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("data");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .await
+        .unwrap();
+    assert!(!file.is_registered());
+    file.register().unwrap();
+    file.register().unwrap(); // a second call does nothing
+    assert!(file.is_registered());
+    file.write_all_at(b"by slot".to_vec(), 3).await.0.unwrap();
+    let (res, buf) = file.read_exact_at(vec![0u8; 7], 3).await;
+    res.unwrap();
+    assert_eq!(buf, b"by slot");
+    // Closing a registered file closes its descriptor (the slot's clone goes first).
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    file.close().await.unwrap();
+    assert!(
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).is_err(),
+        "closed"
+    );
+    // More files than the table has slots, one after another: each frees its slot.
+    for _ in 0..5000 {
+        let mut file = File::open(&path).await.unwrap();
+        file.register().unwrap();
+        let (n, _) = file.read_at(vec![0u8; 4], 0).await;
+        assert_eq!(n.unwrap(), 4);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

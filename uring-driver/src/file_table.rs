@@ -15,7 +15,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
-use crate::Handle;
+use crate::{Handle, SharedFd};
 
 /// A ring's table of registered files. A ring has one: a second fails with `ResourceBusy`.
 #[derive(Clone)]
@@ -70,6 +70,16 @@ impl FileTable {
     /// `StorageFull`-like `OutOfMemory` when every slot is taken, or the registration's
     /// error.
     pub fn register(&self, fd: OwnedFd) -> io::Result<RegisteredFd> {
+        self.register_shared(&SharedFd::new(fd))
+    }
+
+    /// Installs a descriptor that other handles share (a clone is kept open beside the
+    /// slot, rule 2): no second descriptor is made.
+    ///
+    /// # Errors
+    ///
+    /// As [`register`](FileTable::register).
+    pub fn register_shared(&self, fd: &SharedFd) -> io::Result<RegisteredFd> {
         let index = self.inner.free.borrow_mut().pop().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
@@ -84,7 +94,7 @@ impl FileTable {
             inner: Rc::new(FdInner {
                 table: self.inner.clone(),
                 index,
-                fd,
+                fd: fd.clone(),
             }),
         })
     }
@@ -114,7 +124,7 @@ struct FdInner {
     table: Rc<TableInner>,
     index: u32,
     /// Rule 2.
-    fd: OwnedFd,
+    fd: SharedFd,
 }
 
 impl RegisteredFd {

@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) local: Rc<Local>,
     /// Sleeps pending on this worker.
     pub(crate) timers: RefCell<Timers>,
+    /// The ring's table of registered files, made on first use.
+    files: RefCell<Option<uring_driver::FileTable>>,
 }
 
 impl Core {
@@ -50,6 +52,7 @@ impl Core {
             shared,
             driver,
             timers: RefCell::new(Timers::default()),
+            files: RefCell::new(None),
         })
     }
 }
@@ -133,6 +136,28 @@ fn no_runtime() -> io::Error {
 /// Outside a runtime, an error that says so.
 pub(crate) fn driver() -> io::Result<Handle> {
     with_current(|core| core.driver.clone()).ok_or_else(no_runtime)
+}
+
+/// Slots in each worker's table of registered files.
+pub(crate) const REGISTERED_FILES: u32 = 4096;
+
+/// The current worker's table of registered files, registered with its ring on first use
+/// ([`REGISTERED_FILES`] slots).
+///
+/// # Errors
+///
+/// Outside a runtime; or the table's registration error (`Unsupported` before Linux
+/// 5.19).
+pub(crate) fn file_table() -> io::Result<uring_driver::FileTable> {
+    with_current(|core| {
+        let mut files = core.files.borrow_mut();
+        if let Some(table) = &*files {
+            return Ok(table.clone());
+        }
+        let table = uring_driver::FileTable::new(&core.driver, REGISTERED_FILES)?;
+        Ok(files.insert(table).clone())
+    })
+    .unwrap_or_else(|| Err(no_runtime()))
 }
 
 /// Runs the owned-buffer op `op` builds on the current worker's ring, and names its error
