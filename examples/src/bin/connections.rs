@@ -1,5 +1,5 @@
 //! An echo server for thousands of connections: the guide's "Thousands of connections".
-//! Usage: connections [HOST:PORT] (default 127.0.0.1:7878; port 0 picks one).
+//! Usage: `connections [HOST:PORT]` (default 127.0.0.1:7878; port 0 picks one).
 
 use std::io;
 use std::net::Shutdown;

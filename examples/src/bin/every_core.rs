@@ -1,6 +1,6 @@
 //! One server on every core: the guide's "Every core". Each connection is told which
 //! worker took it and its number among all the connections served.
-//! Usage: every_core [HOST:PORT] (default 127.0.0.1:7879; port 0 picks one).
+//! Usage: `every_core [HOST:PORT]` (default 127.0.0.1:7879; port 0 picks one).
 
 use std::io;
 use std::net::SocketAddr;

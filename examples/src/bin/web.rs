@@ -1,5 +1,5 @@
 //! A web server on hyper: the guide's "A web server".
-//! Usage: web [HOST:PORT] [--tls] (default 127.0.0.1:8080; port 0 picks one).
+//! Usage: `web [HOST:PORT] [--tls]` (default 127.0.0.1:8080; port 0 picks one).
 
 use std::convert::Infallible;
 use std::io;
