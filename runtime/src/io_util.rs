@@ -81,3 +81,31 @@ macro_rules! impl_as_fd {
     )+};
 }
 pub(crate) use impl_as_fd;
+
+pin_project_lite::pin_project! {
+    /// One of two futures with one output: what a method returns when it submits through
+    /// one of two kinds of descriptor (a plain or a registered one).
+    #[project = EitherProj]
+    pub(crate) enum Either<A, B> {
+        A { #[pin] future: A },
+        B { #[pin] future: B },
+    }
+}
+
+impl<A, B> Future for Either<A, B>
+where
+    A: Future,
+    B: Future<Output = A::Output>,
+{
+    type Output = A::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<A::Output> {
+        match self.project() {
+            EitherProj::A { future } => future.poll(cx),
+            EitherProj::B { future } => future.poll(cx),
+        }
+    }
+}

@@ -411,3 +411,41 @@ async fn split_halves_reunite_and_the_read_half_receives_through_a_pool() {
     let (n, _) = client.read(vec![0u8; 4]).await;
     assert_eq!(n.unwrap(), 0, "dropping the reunited stream closes it");
 }
+
+/// Registered (direct) sockets: reads and writes by slot, on both ends and through split
+/// halves; more connections than the table has slots, one after another.
+#[ringlet::test]
+async fn registered_streams_echo_by_their_slot_and_free_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    for round in 0..5000u32 {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.register().unwrap();
+        if round % 2 == 0 {
+            server.register().unwrap();
+        }
+        assert!(client.is_registered());
+        client
+            .write_all(round.to_le_bytes().to_vec())
+            .await
+            .0
+            .unwrap();
+        let (res, got) = server.read_exact(vec![0u8; 4]).await;
+        res.unwrap();
+        server.write_all(got).await.0.unwrap();
+        if round % 1000 == 0 {
+            // Through the halves of a registered stream.
+            let (read, write) = client.into_split();
+            let (res, back) = read.read_exact(vec![0u8; 4]).await;
+            res.unwrap();
+            assert_eq!(back, round.to_le_bytes());
+            client = read.reunite(write).unwrap();
+            assert!(client.is_registered());
+        } else {
+            let (res, back) = client.read_exact(vec![0u8; 4]).await;
+            res.unwrap();
+            assert_eq!(back, round.to_le_bytes());
+        }
+    }
+}

@@ -19,7 +19,7 @@ impl TcpStream {
     /// tasks (of this worker). Dropping the write half shuts the write side down, so the
     /// peer reads EOF.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        let read = TcpStream::from_shared(self.fd().clone());
+        let read = self.share();
         (
             OwnedReadHalf { stream: read },
             OwnedWriteHalf {
@@ -49,7 +49,7 @@ impl OwnedReadHalf {
             return Err(ReuniteError(self, write));
         }
         write.shutdown_on_drop = false;
-        Ok(TcpStream::from_shared(write.stream.fd().clone()))
+        Ok(write.stream.share())
     }
 
     /// Receives through a buffer pool, as [`TcpStream::recv_stream`].
