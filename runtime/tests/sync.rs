@@ -406,3 +406,30 @@ fn a_task_panicking_while_holding_a_shared_lock_releases_it() {
         assert_eq!(*m.lock().await, 11);
     });
 }
+
+#[test]
+fn try_acquire_owned_takes_a_permit_that_moves_into_a_task_on_both_flavours() {
+    use std::sync::Arc;
+    ringlet::run(async {
+        let local = Rc::new(Semaphore::new(1));
+        let permit = local.clone().try_acquire_owned().unwrap();
+        assert!(matches!(
+            local.clone().try_acquire_owned(),
+            Err(TryAcquireError::NoPermits)
+        ));
+        ringlet::spawn(async move { drop(permit) }).await.unwrap();
+        drop(local.clone().try_acquire_owned().unwrap());
+        local.close();
+        assert!(matches!(
+            local.try_acquire_owned(),
+            Err(TryAcquireError::Closed)
+        ));
+
+        let shared = Arc::new(ringlet::sync::shared::Semaphore::new(1));
+        let permit = shared.clone().try_acquire_owned().unwrap();
+        assert!(shared.clone().try_acquire_owned().is_err());
+        std::thread::spawn(move || drop(permit)).join().unwrap();
+        assert_eq!(shared.available_permits(), 1);
+    })
+    .unwrap();
+}

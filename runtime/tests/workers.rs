@@ -49,12 +49,14 @@ fn spawn_on_runs_on_the_chosen_worker_and_reports_panics() {
         assert_eq!(err.panic_message(), Some("remote boom"));
         // The worker survives the panic.
         assert_eq!(spawn_on(1, || async { 5 }).await.unwrap(), 5);
-        // A worker that does not exist: cancelled, not a hang.
-        assert!(matches!(
-            spawn_on(9, || async {}).await,
-            Err(JoinError::Cancelled)
-        ));
     });
+}
+
+#[test]
+#[should_panic(expected = "ringlet::spawn_on: no worker 9, the runtime has 2 (0 to 1)")]
+fn spawn_on_a_worker_that_does_not_exist_fails_loudly() {
+    let rt = ringlet::Runtime::builder().workers(2).build().unwrap();
+    rt.block_on(async { drop(spawn_on(9, || async {})) });
 }
 
 struct SetOnDrop(Arc<AtomicBool>);

@@ -167,6 +167,20 @@ impl<F: Flavor> Semaphore<F> {
         })
     }
 
+    /// `try_acquire`'s permit, tied to `owner` (a counted reference to this semaphore).
+    fn try_acquire_into(
+        &self,
+        owner: F::Ptr<Self>,
+    ) -> Result<OwnedSemaphorePermit<F>, TryAcquireError> {
+        let permit = self.try_acquire()?;
+        let permits = permit.permits;
+        std::mem::forget(permit);
+        Ok(OwnedSemaphorePermit {
+            semaphore: owner,
+            permits,
+        })
+    }
+
     fn release(&self, n: usize) {
         self.core.release(n);
     }
@@ -184,6 +198,18 @@ impl Semaphore<Local> {
     ) -> Result<OwnedSemaphorePermit<Local>, AcquireError> {
         self.acquire_into(self.clone()).await
     }
+
+    /// Takes one permit tied to an `Rc` of the semaphore, if one is free and nobody is
+    /// queued ahead.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
+    pub fn try_acquire_owned(
+        self: Rc<Self>,
+    ) -> Result<OwnedSemaphorePermit<Local>, TryAcquireError> {
+        self.try_acquire_into(self.clone())
+    }
 }
 
 impl Semaphore<Shared> {
@@ -197,6 +223,18 @@ impl Semaphore<Shared> {
         self: Arc<Self>,
     ) -> Result<OwnedSemaphorePermit<Shared>, AcquireError> {
         self.acquire_into(self.clone()).await
+    }
+
+    /// Takes one permit tied to an `Arc` of the semaphore, if one is free and nobody is
+    /// queued ahead.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
+    pub fn try_acquire_owned(
+        self: Arc<Self>,
+    ) -> Result<OwnedSemaphorePermit<Shared>, TryAcquireError> {
+        self.try_acquire_into(self.clone())
     }
 }
 

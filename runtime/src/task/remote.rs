@@ -159,13 +159,14 @@ where
 /// future itself need not be `Send` — it may hold ringlet's I/O and timers, which belong
 /// to their worker. The handle can be awaited (or cancelled) from any worker or thread.
 ///
-/// If there is no such worker (or it has shut down), the handle resolves to
-/// `Err(JoinError::Cancelled)`. If `make` panics, the handle resolves to
-/// `Err(JoinError::Panicked)` with the payload, and the worker carries on.
+/// If the worker has shut down, the handle resolves to `Err(JoinError::Cancelled)`. If
+/// `make` panics, the handle resolves to `Err(JoinError::Panicked)` with the payload, and
+/// the worker carries on.
 ///
 /// # Panics
 ///
-/// Outside a ringlet runtime.
+/// Outside a ringlet runtime, or for an index out of range (the runtime has
+/// [`worker_count`](crate::worker_count) workers).
 ///
 /// ```
 /// use std::time::Duration;
@@ -188,9 +189,13 @@ where
     F: Future + 'static,
     F::Output: Send + 'static,
 {
+    let Some((_, workers)) = context::current_index() else {
+        panic!("ringlet::spawn_on called outside a ringlet runtime");
+    };
     assert!(
-        context::current_index().is_some(),
-        "ringlet::spawn_on called outside a ringlet runtime"
+        index < workers,
+        "ringlet::spawn_on: no worker {index}, the runtime has {workers} (0 to {})",
+        workers - 1
     );
     spawn_made_on(index, make)
 }
