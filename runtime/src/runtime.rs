@@ -261,16 +261,21 @@ impl Runtime {
         self.worker.block_on(future)
     }
 
-    /// Runs one future per worker, each made by `factory` on that worker, and waits for
-    /// them all; returns their results in worker order. This is how a server runs on every
-    /// core: e.g. each worker binds its own `SO_REUSEPORT` listener and the kernel spreads
-    /// the connections.
+    /// Runs one future per worker, each made by `factory` on that worker (it is given the
+    /// worker's index), and waits for them all; returns their results in worker order.
+    /// This is how a server runs on every core: e.g. each worker binds its own
+    /// `SO_REUSEPORT` listener and the kernel spreads the connections. To hand each worker
+    /// a value of its own (a listener bound beforehand, a shard), see
+    /// [`block_on_each`](Runtime::block_on_each).
     ///
     /// ```
     /// let rt = ringlet::Runtime::builder().workers(2).build()?;
-    /// let ids = rt.block_on_all(|| async { ringlet::worker_index().unwrap() });
+    /// let ids = rt.block_on_all(|index| async move {
+    ///     assert_eq!(ringlet::worker_index(), Some(index));
+    ///     index * 10
+    /// });
     /// let ids: Vec<usize> = ids.into_iter().map(Result::unwrap).collect();
-    /// assert_eq!(ids, [0, 1]);
+    /// assert_eq!(ids, [0, 10]);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
@@ -279,15 +284,64 @@ impl Runtime {
     /// As [`block_on`](Runtime::block_on).
     pub fn block_on_all<M, F>(&self, factory: M) -> Vec<Result<F::Output, JoinError>>
     where
-        M: Fn() -> F + Send + Sync + 'static,
+        M: Fn(usize) -> F + Send + Sync + 'static,
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let factory = Arc::new(factory);
-        let handles: Vec<_> = (0..self.workers())
-            .map(|index| {
-                let factory = factory.clone();
-                (index, move || factory())
+        let values = vec![(); self.workers()];
+        self.block_on_each(values, move |index, ()| factory(index))
+    }
+
+    /// Runs one future per worker, made on that worker by `make` from the worker's index
+    /// and the value of `values` at that index (moved there), and waits for them all;
+    /// returns their results in worker order. Listeners bound before the runtime starts,
+    /// or the shards of a sharded state, go to their workers this way.
+    ///
+    /// ```
+    /// use ringlet::net::{ListenOptions, TcpListener};
+    ///
+    /// let rt = ringlet::Runtime::builder().workers(2).build()?;
+    /// let options = ListenOptions::new().reuse_port(true);
+    /// let first = std::net::TcpListener::from(TcpListener::bind_with("127.0.0.1:0", &options)?
+    ///     .into_std().unwrap());
+    /// let addr = first.local_addr()?;
+    /// let second = TcpListener::bind_with(addr, &options)?.into_std().unwrap();
+    /// let ports = rt.block_on_each(vec![first, second], |index, listener| async move {
+    ///     let listener = TcpListener::from(listener);
+    ///     (index, listener.local_addr().unwrap().port())
+    /// });
+    /// let ports: Vec<_> = ports.into_iter().map(Result::unwrap).collect();
+    /// assert_eq!(ports, [(0, addr.port()), (1, addr.port())]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `values` does not hold exactly one value per worker; as
+    /// [`block_on`](Runtime::block_on).
+    pub fn block_on_each<T, M, F>(
+        &self,
+        values: Vec<T>,
+        make: M,
+    ) -> Vec<Result<F::Output, JoinError>>
+    where
+        T: Send + 'static,
+        M: Fn(usize, T) -> F + Send + Sync + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        assert_eq!(
+            values.len(),
+            self.workers(),
+            "Runtime::block_on_each: one value per worker"
+        );
+        let make = Arc::new(make);
+        let handles: Vec<_> = values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let make = make.clone();
+                (index, move || make(index, value))
             })
             .collect();
         self.block_on(async move {

@@ -13,7 +13,7 @@ use ringlet::{JoinError, Runtime, spawn_on, worker_count, worker_index};
 fn block_on_all_runs_one_future_per_worker() {
     let rt = Runtime::builder().workers(4).build().unwrap();
     assert_eq!(rt.workers(), 4);
-    let out = rt.block_on_all(|| async {
+    let out = rt.block_on_all(|_| async {
         sleep(Duration::from_millis(10)).await;
         (
             worker_index().unwrap(),
@@ -220,7 +220,7 @@ fn pin_cores_pins_each_worker_to_its_own_cpu() {
             .pin_cores(true)
             .build()
             .unwrap();
-        rt.block_on_all(|| async { allowed_cpus() })
+        rt.block_on_all(|_| async { allowed_cpus() })
             .into_iter()
             .map(Result::unwrap)
             .collect::<Vec<String>>()
@@ -274,4 +274,25 @@ fn a_worker_that_blocks_right_after_a_cross_worker_wake_does_not_hang() {
     wake_then_block(Runtime::builder());
     wake_then_block(Runtime::builder().without(ringlet::KernelFeature::MsgRing));
     wake_then_block(Runtime::builder().spin_before_park(Duration::from_micros(100)));
+}
+
+/// Each worker gets its own value (here a non-Clone one), moved there: no shared slot to
+/// take it from.
+#[test]
+fn block_on_each_hands_each_worker_its_value() {
+    struct Shard(Vec<u32>);
+    let rt = Runtime::builder().workers(3).build().unwrap();
+    let shards = vec![Shard(vec![1]), Shard(vec![2, 2]), Shard(vec![3, 3, 3])];
+    let out = rt.block_on_each(shards, |index, shard| async move {
+        (index, worker_index().unwrap(), shard.0.iter().sum::<u32>())
+    });
+    let out: Vec<_> = out.into_iter().map(Result::unwrap).collect();
+    assert_eq!(out, [(0, 0, 1), (1, 1, 4), (2, 2, 9)]);
+}
+
+#[test]
+#[should_panic(expected = "one value per worker")]
+fn block_on_each_wants_one_value_per_worker() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    rt.block_on_each(vec![1u8], |_, _| async {});
 }

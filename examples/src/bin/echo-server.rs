@@ -19,7 +19,6 @@ use clap::Parser;
 use ringlet_examples::cli::positive;
 use std::process::ExitCode;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use ringlet::net::TcpListener;
@@ -140,23 +139,18 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("echo-server: listening, address unknown: {e}"),
     }
     eprintln!("echo-server: {workers} workers");
-    let listeners = Mutex::new(listeners.into_iter().map(Some).collect::<Vec<_>>());
     let buffer_size = args.buffer_size;
-    let results = runtime.block_on_all(move || {
-        let index = ringlet::worker_index().expect("runs on a worker");
-        let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
-        async move {
-            let listener = listener.expect("one listener per worker");
-            let shutdown = ctrl_c("echo-server", index == 0, GRACE);
-            echo::serve_until(
-                TcpListener::from(listener),
-                buffer_size,
-                recv,
-                shutdown,
-                GRACE,
-            )
-            .await
-        }
+    // Each worker gets its own listener (bound above, on the same port).
+    let results = runtime.block_on_each(listeners, move |index, listener| async move {
+        let shutdown = ctrl_c("echo-server", index == 0, GRACE);
+        echo::serve_until(
+            TcpListener::from(listener),
+            buffer_size,
+            recv,
+            shutdown,
+            GRACE,
+        )
+        .await
     });
     let mut code = ExitCode::SUCCESS;
     let mut cut_off = 0;

@@ -22,7 +22,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Parser;
@@ -105,13 +104,11 @@ fn main() -> ExitCode {
         Ok(addr) => println!("listening on {addr}"),
         Err(e) => eprintln!("http-server: listening, address unknown: {e}"),
     }
-    let listeners = Mutex::new(listeners.into_iter().map(Some).collect::<Vec<_>>());
-    let results = runtime.block_on_all(move || {
-        let index = ringlet::worker_index().expect("runs on a worker");
-        let listener = listeners.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+    // Each worker gets its own listener (bound above, on the same port).
+    let results = runtime.block_on_each(listeners, move |index, listener| {
         let options = options.clone();
         async move {
-            let listener = TcpListener::from(listener.expect("one listener per worker"));
+            let listener = TcpListener::from(listener);
             let shutdown = ctrl_c("http-server", index == 0, GRACE);
             hyper_app::serve_until(listener, &options, shutdown, GRACE).await
         }
