@@ -449,3 +449,37 @@ async fn registered_streams_echo_by_their_slot_and_free_it() {
         }
     }
 }
+
+/// `connect` takes what `bind` takes: addresses, strings, host names with a port.
+#[ringlet::test]
+async fn connect_takes_addresses_strings_and_host_names() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let port = addr.port();
+    let accepting = spawn(async move {
+        for _ in 0..6 {
+            drop(listener.accept().await.unwrap());
+        }
+    });
+    drop(TcpStream::connect(addr).await.unwrap());
+    drop(TcpStream::connect(&addr).await.unwrap());
+    drop(
+        TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap(),
+    );
+    drop(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    // "localhost" may resolve to ::1 first, where nothing listens: the next address is
+    // tried.
+    drop(TcpStream::connect(("localhost", port)).await.unwrap());
+    drop(
+        TcpStream::connect(format!("localhost:{port}").as_str())
+            .await
+            .unwrap(),
+    );
+    accepting.await.unwrap();
+    let err = TcpStream::connect("no-such-host.invalid:80")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no-such-host.invalid"), "{err}");
+}

@@ -18,7 +18,7 @@
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # async fn demo() -> std::io::Result<()> {
-//! let stream = TcpStream::connect("127.0.0.1:7878".parse().unwrap()).await?;
+//! let stream = TcpStream::connect("127.0.0.1:7878").await?;
 //! let mut io = Compat::new(stream);
 //! io.write_all(b"ping").await?;
 //! let mut reply = [0u8; 4];

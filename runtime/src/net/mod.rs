@@ -4,6 +4,7 @@
 //! Owns: the socket types. Must not reach the thread-local worker but through
 //! `executor/context.rs`.
 
+mod addr;
 mod buf_ring;
 mod incoming;
 mod stream_io;
@@ -11,6 +12,7 @@ mod tcp;
 mod udp;
 mod unix;
 
+pub use addr::ToSocketAddrs;
 pub use buf_ring::{BufRing, RecvStream};
 pub use incoming::Incoming;
 

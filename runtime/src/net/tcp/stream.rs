@@ -6,7 +6,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use std::time::Duration;
@@ -16,6 +16,7 @@ use uring_driver::{BufResult, FixedBuf, IoBuf, IoBufMut, Op, RegisteredFd, Share
 use crate::error::named;
 use crate::executor::context::{driver, with_driver};
 use crate::io_util::Either;
+use crate::net::ToSocketAddrs;
 use crate::net::buf_ring::{BufRing, RecvStream};
 use crate::net::stream_io;
 
@@ -25,7 +26,7 @@ use crate::net::stream_io;
 /// use ringlet::net::TcpStream;
 ///
 /// ringlet::run(async {
-///     let stream = TcpStream::connect("127.0.0.1:7878".parse().unwrap()).await?;
+///     let stream = TcpStream::connect("127.0.0.1:7878").await?;
 ///     let (result, _) = stream.write_all(b"ping".to_vec()).await;
 ///     result?;
 ///     let (result, reply) = stream.read(Vec::with_capacity(1024)).await;
@@ -67,13 +68,38 @@ impl TcpStream {
         }
     }
 
-    /// Opens a connection to `addr`.
+    /// Opens a connection to `addr`: a `SocketAddr`, or anything
+    /// [`ToSocketAddrs`](crate::net::ToSocketAddrs) takes (`"127.0.0.1:8080"`,
+    /// `("example.org", 80)`, ...); a host name is resolved on the blocking pool, and each
+    /// address it resolves to is tried in turn until one answers.
     ///
     /// # Errors
     ///
-    /// `ConnectionRefused` if nothing listens there, `TimedOut`, `NetworkUnreachable`, ...;
-    /// or an error if called outside a runtime.
-    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// `ConnectionRefused` if nothing listens there, `TimedOut`, `NetworkUnreachable`, ...
+    /// (the last address's); the resolver's error; or an error if called outside a
+    /// runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the connect in the kernel and closes the socket.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_error = None;
+        for addr in addr.resolve().await? {
+            match Self::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "connect: the address resolved to nothing",
+            )
+        }))
+    }
+
+    /// Opens a connection to one address.
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let connect = async {
             let driver = driver()?;
             let fd = SharedFd::new(socket::socket_for(&addr, libc::SOCK_STREAM)?);
@@ -113,29 +139,13 @@ impl TcpStream {
 
     /// Resolves `host` (`"example.org:80"`, `"[::1]:8080"`, ...) on the blocking pool,
     /// so the worker keeps running meanwhile, then connects to each address in turn until
-    /// one answers.
+    /// one answers: the same as [`connect`](TcpStream::connect) with a string.
     ///
     /// # Errors
     ///
     /// The resolver's error, or the last address's connect error.
     pub async fn connect_host(host: &str) -> io::Result<TcpStream> {
-        let name = host.to_string();
-        let host = name.clone();
-        let addrs: Vec<SocketAddr> =
-            crate::task::spawn_blocking(move || host.to_socket_addrs().map(Iterator::collect))
-                .await
-                .map_err(io::Error::from)?
-                .map_err(|e| named(format!("resolve {name:?}"), e))?;
-        let mut last_error = None;
-        for addr in addrs {
-            match Self::connect(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")
-        }))
+        Self::connect(host).await
     }
 
     /// Reads up to `buf.bytes_total()` bytes into `buf` (from its start). `Ok(0)` means
