@@ -8,6 +8,8 @@
 //!
 //! Owns: the buffer traits and types. Must not submit ops.
 
+#[cfg(feature = "bytes")]
+mod bytes;
 mod fixed;
 mod io_buf;
 mod io_buf_mut;
