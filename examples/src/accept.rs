@@ -192,16 +192,17 @@ pub fn bind_reuse_port(addr: SocketAddr, workers: usize) -> io::Result<Vec<std::
     Ok(listeners)
 }
 
-/// Completes at Ctrl-C (SIGINT), logging it when `log` (one worker's say is enough); never
-/// completes, after saying so, if the handler cannot be installed.
+/// Completes at Ctrl-C (SIGINT) or SIGTERM (how systemd, Docker and Kubernetes stop a
+/// service), logging it when `log` (one worker's say is enough); never completes, after
+/// saying so, if the handlers cannot be installed.
 pub async fn ctrl_c(name: &str, log: bool, grace: Duration) {
-    match ringlet::signal::ctrl_c().await {
+    match ringlet::signal::shutdown().await {
         Ok(()) if log => eprintln!(
-            "{name}: Ctrl-C: no longer accepting; open connections have {grace:?} to finish"
+            "{name}: stopping (SIGINT or SIGTERM): no longer accepting; open connections have {grace:?} to finish"
         ),
         Ok(()) => {}
         Err(e) => {
-            eprintln!("{name}: {e}; Ctrl-C will not shut down gracefully");
+            eprintln!("{name}: {e}; SIGINT and SIGTERM will not shut down gracefully");
             std::future::pending::<()>().await;
         }
     }

@@ -321,6 +321,17 @@ fn bad_arguments_exit_2_with_usage() {
 
 #[test]
 fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
+    stop_mid_stream(libc::SIGINT);
+}
+
+/// SIGTERM (how systemd, Docker and Kubernetes stop a service) stops it the same way.
+#[test]
+fn sigterm_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
+    stop_mid_stream(libc::SIGTERM);
+}
+
+/// `signal` mid-stream: the server stops accepting, lets its clients finish, exits 0.
+fn stop_mid_stream(signal: libc::c_int) {
     let mut server = Server::start(&["--workers", "2"]);
     server.wait_for_log("2 workers");
     let payload: Arc<Vec<u8>> = Arc::new((0..2_000_000u32).map(|i| (i % 253) as u8).collect());
@@ -357,13 +368,16 @@ fn sigint_mid_stream_stops_accepting_lets_clients_finish_and_exits_0() {
     }
     let pid = server.process.pid() as i32;
     // SAFETY: kill(2) takes no pointers; the pid is our own child's.
-    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(rc, 0);
     server.wait_for_log("no longer accepting");
     // New connections are refused once every worker closed its listener.
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpStream::connect(server.addr).is_ok() {
-        assert!(Instant::now() < deadline, "still accepting after Ctrl-C");
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after signal {signal}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     for g in go {

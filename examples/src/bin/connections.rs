@@ -21,7 +21,8 @@ async fn main() -> io::Result<()> {
     let pool = BufRing::new(1024, 4096)?;
     let mut incoming = listener.incoming();
     let mut connections = TaskGroup::new();
-    let mut ctrl_c = std::pin::pin!(ringlet::signal::ctrl_c());
+    // SIGINT (Ctrl-C) or SIGTERM (how systemd, Docker and Kubernetes stop a service).
+    let mut stop = std::pin::pin!(ringlet::signal::shutdown());
     loop {
         ringlet::select! {
             accepted = incoming.next() => match accepted {
@@ -37,7 +38,7 @@ async fn main() -> io::Result<()> {
             },
             // Collect connections that ended, so the group holds only the live ones.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = ctrl_c.as_mut() => break,
+            _ = stop.as_mut() => break,
         }
     }
 

@@ -46,7 +46,7 @@ async fn main() -> io::Result<()> {
     }
     ringlet::select! {
         served = serve(addr, Some(listener), asks) => served,
-        stop = ringlet::signal::ctrl_c() => stop,
+        stop = ringlet::signal::shutdown() => stop, // SIGINT or SIGTERM
     }
 }
 
