@@ -22,6 +22,12 @@ use super::Slice;
 ///    heap or in static memory, never inline in the value), so an operation may carry the
 ///    value around while the kernel holds the pointer;
 /// 3. dropping the value is the only thing that frees the memory.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned buffer ringlet can write from",
+    label = "a borrowed or unowned buffer: the kernel may still read it after this call returns",
+    note = "pass an owned buffer, which comes back with the result: `Vec<u8>` (e.g. `vec![0u8; 4096]` or `Vec::with_capacity(4096)`), `Box<[u8]>`, a `RingBuf` or `FixedBuf` from a pool, or `bytes::Bytes`/`BytesMut` with the `bytes` feature",
+    note = "a borrowed `&mut [u8]` cannot be used: the operation completes in the kernel after the call that started it, when a borrow may have ended"
+)]
 pub unsafe trait IoBuf: Unpin + 'static {
     /// A pointer to the start of the buffer, valid as long as the value lives (rule 2).
     fn stable_ptr(&self) -> *const u8;

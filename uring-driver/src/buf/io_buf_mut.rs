@@ -16,6 +16,21 @@ use super::IoBuf;
 /// Everything [`IoBuf`] promises, and: `stable_mut_ptr` points to the same memory as
 /// `stable_ptr`, writable for `bytes_total` bytes, and writing any bytes there keeps the
 /// value valid (so `String`, with its UTF-8 invariant, is not `IoBufMut`).
+///
+/// A borrowed slice is not a buffer the kernel may keep: this does not compile, and the
+/// error says what to pass instead.
+///
+/// ```compile_fail,E0277
+/// fn read_into<B: uring_driver::IoBufMut>(buf: B) -> B { buf }
+/// let mut bytes = [0u8; 16];
+/// read_into(&mut bytes[..]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned buffer ringlet can read into",
+    label = "a borrowed or unowned buffer: the kernel may still write it after this call returns",
+    note = "pass an owned buffer, which comes back with the result: `Vec<u8>` (e.g. `vec![0u8; 4096]` or `Vec::with_capacity(4096)`), `Box<[u8]>`, a `RingBuf` or `FixedBuf` from a pool, or `bytes::Bytes`/`BytesMut` with the `bytes` feature",
+    note = "a borrowed `&mut [u8]` cannot be used: the operation completes in the kernel after the call that started it, when a borrow may have ended"
+)]
 pub unsafe trait IoBufMut: IoBuf {
     /// A writable pointer to the start of the buffer, valid as long as the value lives.
     fn stable_mut_ptr(&mut self) -> *mut u8;
