@@ -13,6 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+use ringlet::io::BufReader;
 use ringlet::net::{TcpListener, TcpStream};
 use ringlet::sync::broadcast::{self, RecvError};
 
@@ -163,27 +164,11 @@ async fn forward(stream: Rc<TcpStream>, mut inbox: broadcast::Receiver<Line>, id
 }
 
 /// Calls `on_line` with each line the client sends (without its line ending), until EOF.
+/// A line that is not UTF-8, or longer than `MAX_LINE`, is an error: the client goes.
 async fn read_lines(stream: &TcpStream, mut on_line: impl FnMut(&str)) -> io::Result<()> {
-    let mut pending = Vec::new();
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        let (read, filled) = stream.read(buf).await;
-        let n = read?;
-        if n == 0 {
-            return Ok(());
-        }
-        pending.extend_from_slice(&filled[..n]);
-        buf = filled;
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line[..end]);
-            on_line(line.trim_end_matches('\r'));
-        }
-        if pending.len() > MAX_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("line longer than {MAX_LINE} bytes"),
-            ));
-        }
+    let mut lines = BufReader::new(stream).lines().max_length(MAX_LINE);
+    while let Some(line) = lines.next_line().await? {
+        on_line(&line);
     }
+    Ok(())
 }

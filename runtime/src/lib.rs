@@ -45,6 +45,7 @@ mod executor;
 mod features;
 pub mod fs;
 mod handle;
+pub mod io;
 mod io_util;
 mod macros;
 pub mod net;

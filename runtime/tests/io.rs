@@ -1,0 +1,102 @@
+//! BufReader: lines and delimited records out of a stream, however the bytes arrive.
+
+use std::time::Duration;
+
+use ringlet::io::BufReader;
+use ringlet::net::UnixStream;
+
+/// Writes `chunks` one by one with a pause, so the reader sees them arrive in pieces.
+fn trickle(writer: UnixStream, chunks: Vec<Vec<u8>>) -> ringlet::JoinHandle<()> {
+    ringlet::spawn(async move {
+        for chunk in chunks {
+            if writer.write_all(chunk).await.0.is_err() {
+                return; // the reader is gone
+            }
+            ringlet::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+}
+
+#[ringlet::test]
+async fn lines_come_whole_whatever_the_pieces_and_the_capacity() {
+    let text = "alpha\r\nbeta\n\nγάμμα\nlast without end";
+    for capacity in [1, 3, 7, 8192] {
+        let (a, b) = UnixStream::pair().unwrap();
+        let chunks: Vec<Vec<u8>> = text.as_bytes().chunks(2).map(<[u8]>::to_vec).collect();
+        let writer = trickle(a, chunks);
+        let mut lines = BufReader::with_capacity(capacity, b).lines();
+        let mut got = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            got.push(line);
+        }
+        assert_eq!(
+            got,
+            ["alpha", "beta", "", "γάμμα", "last without end"],
+            "capacity {capacity}"
+        );
+        assert_eq!(lines.next_line().await.unwrap(), None, "stays at EOF");
+        writer.await.unwrap();
+    }
+}
+
+#[ringlet::test]
+async fn read_until_read_line_fill_buf_and_into_parts() {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"key=value;next=1;rest".to_vec())
+        .await
+        .0
+        .unwrap();
+    drop(a);
+    let mut reader = BufReader::with_capacity(4, b);
+    let mut record = Vec::new();
+    assert_eq!(reader.read_until(b';', &mut record).await.unwrap(), 10);
+    assert_eq!(record, b"key=value;");
+    assert_eq!(reader.fill_buf().await.unwrap()[0], b'n');
+    reader.consume(1);
+    let mut line = String::from("> ");
+    assert_eq!(reader.read_line(&mut line).await.unwrap(), 10);
+    assert_eq!(line, "> ext=1;rest");
+    assert_eq!(reader.read_line(&mut line).await.unwrap(), 0, "EOF");
+
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"one\ntwo and more".to_vec()).await.0.unwrap();
+    let mut reader = BufReader::new(b);
+    let mut first = String::new();
+    reader.read_line(&mut first).await.unwrap();
+    assert_eq!(first, "one\n");
+    let (_stream, rest) = reader.into_parts();
+    assert_eq!(rest, b"two and more", "the buffered bytes come back");
+    drop(a);
+}
+
+#[ringlet::test]
+async fn bad_lines_are_errors_that_say_why() {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"ok\n\xff\xfe\nshort\nthis one is far too long\nfine\n".to_vec())
+        .await
+        .0
+        .unwrap();
+    drop(a);
+    let mut lines = BufReader::new(b).lines().max_length(10);
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("ok"));
+    let err = lines.next_line().await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("short"));
+    let err = lines.next_line().await.unwrap_err();
+    assert!(err.to_string().contains("longer than 10 bytes"), "{err}");
+    assert_eq!(
+        lines.next_line().await.unwrap().as_deref(),
+        Some("fine"),
+        "the long line was skipped"
+    );
+
+    // A peer that never ends its line cannot make the reader buffer without bound.
+    let (a, b) = UnixStream::pair().unwrap();
+    let writer = trickle(a, vec![vec![b'x'; 4096]; 8]);
+    let mut lines = BufReader::with_capacity(1024, b).lines().max_length(5000);
+    let err = lines.next_line().await.unwrap_err();
+    assert!(err.to_string().contains("longer than 5000 bytes"), "{err}");
+    assert!(lines.into_inner().buffer().len() <= 5000 + 1024);
+    drop(writer);
+}
