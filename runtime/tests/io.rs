@@ -100,3 +100,59 @@ async fn bad_lines_are_errors_that_say_why() {
     assert!(lines.into_inner().buffer().len() <= 5000 + 1024);
     drop(writer);
 }
+
+/// Frames of both codecs arrive whole however the bytes are cut; bad frames end the
+/// stream with an error.
+#[ringlet::test]
+async fn framed_reads_lines_and_length_delimited_frames() {
+    use ringlet::io::{FramedRead, LengthDelimitedCodec, LinesCodec};
+    let mut bytes = Vec::new();
+    let frames: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| vec![(i % 251) as u8; (i % 37) as usize])
+        .collect();
+    for frame in &frames {
+        bytes.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(frame);
+    }
+    let (a, b) = UnixStream::pair().unwrap();
+    let writer = trickle(a, bytes.chunks(13).map(<[u8]>::to_vec).collect());
+    let mut framed =
+        FramedRead::with_reader(BufReader::with_capacity(16, b), LengthDelimitedCodec::new());
+    let mut got = Vec::new();
+    while let Some(frame) = framed.next().await {
+        got.push(frame.unwrap());
+    }
+    assert_eq!(got, frames);
+    writer.await.unwrap();
+
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"one\r\ntwo\nthree".to_vec()).await.0.unwrap();
+    drop(a);
+    let mut lines = FramedRead::new(b, LinesCodec::with_max_length(10));
+    let mut got = Vec::new();
+    while let Some(line) = lines.next().await {
+        got.push(line.unwrap());
+    }
+    assert_eq!(got, ["one", "two", "three"]);
+
+    // A frame cut short by EOF, and a header announcing too much.
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(vec![0, 0, 0, 9, 1, 2]).await.0.unwrap();
+    drop(a);
+    let mut framed = FramedRead::new(b, LengthDelimitedCodec::new());
+    let err = framed.next().await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    assert!(
+        framed.next().await.is_none(),
+        "the stream ends after an error"
+    );
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(vec![0xff, 0, 0, 0]).await.0.unwrap();
+    let mut framed = FramedRead::new(b, LengthDelimitedCodec::with_max_frame(1024));
+    let err = framed.next().await.unwrap().unwrap_err();
+    assert!(
+        err.to_string().contains("more than the 1024 allowed"),
+        "{err}"
+    );
+    drop(a);
+}

@@ -120,7 +120,7 @@ impl<R: AsyncReadOwned> BufReader<R> {
     }
 
     /// Reads once more from the stream, appending to the buffer; `Ok(false)` at EOF.
-    async fn read_more(&mut self) -> io::Result<bool> {
+    pub(super) async fn read_more(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
@@ -130,8 +130,10 @@ impl<R: AsyncReadOwned> BufReader<R> {
         }
         let mut spare = std::mem::take(&mut self.spare);
         spare.clear();
-        if spare.capacity() < self.capacity {
-            spare.reserve(self.capacity);
+        // A read asks for about `capacity` bytes: a buffer that grew (it held a long record
+        // before it was swapped out) is not reused for it.
+        if spare.capacity() < self.capacity || spare.capacity() > 2 * self.capacity {
+            spare = Vec::with_capacity(self.capacity);
         }
         let (read, filled) = self.inner.read_owned(spare).await;
         self.spare = filled;
@@ -146,6 +148,10 @@ impl<R: AsyncReadOwned> BufReader<R> {
             self.data.truncate(n);
             self.pos = 0;
         } else {
+            // Drop the consumed bytes first, so a stream whose reads keep ending inside a
+            // record does not grow the buffer by what was already taken.
+            self.data.drain(..self.pos);
+            self.pos = 0;
             self.data.extend_from_slice(&self.spare[..n]);
         }
         Ok(true)
@@ -311,4 +317,34 @@ fn too_long(max: usize) -> io::Error {
 
 fn not_utf8() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "the line is not UTF-8")
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::BufReader;
+    use crate::net::UnixStream;
+
+    /// Records that reads keep ending inside of: the buffer holds about the pending
+    /// record and one read, never what was already consumed.
+    #[test]
+    fn consumed_bytes_do_not_pile_up() {
+        crate::run(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            // 2,000 lines of 11 bytes, read 16 bytes at a time: most reads end mid-line,
+            // and the partial line stays buffered while the next read is appended.
+            a.write_all(b"0123456789\n".repeat(2000)).await.0.unwrap();
+            drop(a);
+            let mut lines = BufReader::with_capacity(16, b).lines();
+            for _ in 0..2000 {
+                assert_eq!(
+                    lines.next_line().await.unwrap().as_deref(),
+                    Some("0123456789")
+                );
+                let held = lines.reader.data.len();
+                assert!(held <= 64, "{held} bytes held");
+            }
+            assert_eq!(lines.next_line().await.unwrap(), None);
+        })
+        .unwrap();
+    }
 }

@@ -1,8 +1,12 @@
 //! Reading streams a piece at a time: [`BufReader`] over any owned-buffer stream
-//! ([`AsyncReadOwned`]), with `read_line`, `read_until` and a stream of [`Lines`].
+//! ([`AsyncReadOwned`]), with `read_line`, `read_until` and a stream of [`Lines`]; and
+//! frames out of it with a [`Decoder`] ([`FramedRead`]; lines and length-delimited
+//! frames come with it).
 //!
 //! Owns: the buffered reader. Must not submit ops itself: it reads through the stream.
 
 mod buf_reader;
+mod framed;
 
 pub use buf_reader::{AsyncReadOwned, BufReader, Lines};
+pub use framed::{Decoder, FramedRead, LengthDelimitedCodec, LinesCodec};
