@@ -346,3 +346,18 @@ async fn try_gather_over_join_handles_leaves_the_other_tasks_running() {
     sleep(Duration::from_millis(60)).await;
     assert_eq!(finished.get(), 2, "the others ran to the end");
 }
+
+#[ringlet::test]
+async fn join_set_is_the_task_group_by_tokios_name() {
+    let mut set: ringlet::task::JoinSet<u32> = ringlet::task::JoinSet::new();
+    let slow = set.spawn(async {
+        sleep(Duration::from_secs(30)).await;
+        1
+    });
+    set.spawn(async { 2 });
+    assert_eq!(set.join_next().await.unwrap().unwrap(), 2);
+    set.abort_all();
+    assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+    assert!(slow.is_finished());
+    assert!(set.is_empty());
+}

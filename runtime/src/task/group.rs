@@ -104,6 +104,11 @@ impl<T: 'static> TaskGroup<T> {
         }
     }
 
+    /// [`cancel_all`](TaskGroup::cancel_all), by the name tokio's `JoinSet` gives it.
+    pub fn abort_all(&self) {
+        self.cancel_all();
+    }
+
     /// Waits for every task and returns their outputs in spawn order (asyncio's `gather`
     /// over the group).
     ///

@@ -29,6 +29,10 @@ mod set;
 pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
+
+/// [`TaskGroup`] by the name tokio users know it by: `spawn` returns an [`AbortHandle`],
+/// `join_next` waits for any task, `abort_all` cancels them, dropping it cancels them.
+pub type JoinSet<T> = TaskGroup<T>;
 pub(crate) use remote::remote_job;
 pub(crate) use remote::spawn_made_on;
 pub use remote::{RemoteJoinHandle, spawn_on};
