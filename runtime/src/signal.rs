@@ -79,14 +79,16 @@ impl SignalKind {
 /// ```no_run
 /// use ringlet::signal::{SignalKind, signal};
 ///
-/// ringlet::run(async {
+/// async fn reload_on_hangup() -> std::io::Result<()> {
 ///     let mut hangups = signal(SignalKind::hangup())?;
 ///     loop {
 ///         hangups.recv().await?;
 ///         println!("reloading the configuration");
 ///     }
-/// })?
-/// # ; Ok::<(), std::io::Error>(())
+/// }
+///
+/// ringlet::run(reload_on_hangup())??;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 ///
 /// # Errors
