@@ -93,23 +93,12 @@ fn the_guide_shows_each_example_file_verbatim() {
 /// half-close is answered in full; Ctrl-C stops the server once the clients are gone.
 #[test]
 fn connections_serves_ten_thousand_and_stops_on_ctrl_c() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     use std::net::{Shutdown, TcpStream};
-    use std::process::Stdio;
 
     common::raise_fd_limit(10_500); // the server inherits it
-    let mut server = Command::new(env!("CARGO_BIN_EXE_connections"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr: std::net::SocketAddr = first
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (mut server, addr, mut lines) = start(env!("CARGO_BIN_EXE_connections"), &["127.0.0.1:0"]);
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
     let limit = lines.next().unwrap().unwrap();
     assert!(limit.starts_with("open files allowed: "), "{limit}");
 

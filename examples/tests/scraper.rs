@@ -7,6 +7,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// Reads an HTTP request's head; `None` if the client closes or fails first.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&request).into_owned())
+}
+
 /// A thread-per-connection HTTP server; each request takes 20 ms. Tracks the most
 /// requests it ever had in flight.
 fn start_server(requests: usize) -> (SocketAddr, Arc<AtomicUsize>) {
@@ -20,22 +33,12 @@ fn start_server(requests: usize) -> (SocketAddr, Arc<AtomicUsize>) {
             let mut stream = stream.unwrap();
             let (in_flight, peak) = (in_flight.clone(), peak.clone());
             std::thread::spawn(move || {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = stream.read(&mut buf).unwrap();
-                    assert!(n > 0, "request cut short");
-                    request.extend_from_slice(&buf[..n]);
-                }
+                let request = read_request(&mut stream).expect("request cut short");
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(20));
                 in_flight.fetch_sub(1, Ordering::SeqCst);
-                let path = String::from_utf8_lossy(&request)
-                    .split(' ')
-                    .nth(1)
-                    .unwrap_or("?")
-                    .to_string();
+                let path = request.split(' ').nth(1).unwrap_or("?").to_string();
                 let body = format!("page {path}");
                 let response = format!(
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -126,15 +129,9 @@ fn start_moody_server() -> SocketAddr {
             let Ok(mut stream) = stream else { return };
             let flaky_seen = flaky_seen.clone();
             std::thread::spawn(move || {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let request = String::from_utf8_lossy(&request).to_string();
+                let Some(request) = read_request(&mut stream) else {
+                    return; // the client went away
+                };
                 let path = request.split(' ').nth(1).unwrap_or("?").to_string();
                 let status = match path.as_str() {
                     "/slow" => {
