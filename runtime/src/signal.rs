@@ -161,6 +161,14 @@ impl Signal {
 /// # Errors
 ///
 /// If the handler or its eventfd cannot be set up, or outside a runtime.
+///
+/// # Cancel safety
+///
+/// Dropping the future stops this call's listening only. Each call counts deliveries from
+/// when it is made, so a Ctrl-C that arrives between a dropped `ctrl_c()` and the next
+/// call is not seen by the next (and, the handler being installed, no longer ends the
+/// process by itself). To see every delivery, keep one [`signal`] listener and call
+/// [`Signal::recv`] in a loop.
 pub fn ctrl_c() -> CtrlC {
     CtrlC {
         setup: Some(listen(libc::SIGINT)),

@@ -43,7 +43,7 @@ use uring_driver::{Op, RingBuf, SharedFd};
 pub use hyper_rt::{HyperExecutor, HyperSleep, HyperTimer};
 
 use crate::error::named;
-use crate::net::{BufRing, RecvStream, TcpStream, UnixStream};
+use crate::net::{BufRing, Kept, RecvStream, TcpStream, UnixStream};
 
 /// Bytes a read asks the kernel for when the caller's room is smaller.
 const READ_CHUNK: usize = 16 << 10;
@@ -51,7 +51,10 @@ const READ_CHUNK: usize = 16 << 10;
 const WRITE_CHUNK: usize = 64 << 10;
 
 mod sealed {
-    pub trait Sealed {}
+    pub trait Sealed {
+        /// What dropped reads of the stream received: read before the socket.
+        fn read_stash(&self) -> &crate::net::ReadStash;
+    }
 }
 
 /// A connected stream [`Compat`] can wrap: [`TcpStream`] or [`UnixStream`].
@@ -62,7 +65,11 @@ pub trait CompatStream: sealed::Sealed {
     fn shutdown_write(&self) -> io::Result<()>;
 }
 
-impl sealed::Sealed for TcpStream {}
+impl sealed::Sealed for TcpStream {
+    fn read_stash(&self) -> &crate::net::ReadStash {
+        self.stash()
+    }
+}
 impl CompatStream for TcpStream {
     fn shared_fd(&self) -> &SharedFd {
         self.fd()
@@ -72,7 +79,11 @@ impl CompatStream for TcpStream {
     }
 }
 
-impl sealed::Sealed for UnixStream {}
+impl sealed::Sealed for UnixStream {
+    fn read_stash(&self) -> &crate::net::ReadStash {
+        self.stash()
+    }
+}
 impl CompatStream for UnixStream {
     fn shared_fd(&self) -> &SharedFd {
         self.fd()
@@ -140,7 +151,7 @@ impl<S: CompatStream> Compat<S> {
     /// per read, and an idle connection holds no read buffer). The bytes are still copied
     /// out to the caller, and the ring buffer goes back to the pool once read.
     pub fn with_buf_ring(stream: S, pool: &BufRing) -> Compat<S> {
-        let recv = RecvStream::new(stream.shared_fd().clone(), pool);
+        let recv = RecvStream::new(stream.shared_fd().clone(), pool, stream.read_stash());
         Compat {
             stream,
             read: ReadState::Pooled {
@@ -156,10 +167,42 @@ impl<S: CompatStream> Compat<S> {
         &self.stream
     }
 
-    /// Unwraps the stream. Received bytes not yet read and writes not yet flushed are
-    /// dropped; call `flush` first to keep the latter.
+    /// Unwraps the stream. Received bytes not yet read stay the stream's: its next read
+    /// returns them (a receive in flight included). Writes not yet flushed are dropped;
+    /// call `flush` first to keep them.
     pub fn into_inner(self) -> S {
-        self.stream
+        let Compat { stream, read, .. } = self;
+        let stash = stream.read_stash();
+        match read {
+            ReadState::Idle(_) => {}
+            ReadState::Buffered(mut buf, pos) => {
+                buf.drain(..pos);
+                let len = buf.len();
+                stash.keep_front(Kept::new(buf, len));
+            }
+            ReadState::Receiving(op) => {
+                if op.in_flight() {
+                    stash.keep_read(async move {
+                        let (result, buf) = op.await;
+                        result.map(|n| Kept::new(buf, n))
+                    });
+                }
+            }
+            ReadState::Pooled {
+                stream: recv,
+                chunk,
+            } => {
+                // The chunk came before what the receive stream still holds, which it
+                // keeps when dropped.
+                if let Some((buf, pos)) = chunk {
+                    let rest = buf[pos..].to_vec();
+                    let len = rest.len();
+                    stash.keep_front(Kept::new(rest, len));
+                }
+                drop(recv);
+            }
+        }
+        stream
     }
 
     /// Hands out up to `room` received bytes through `put`, receiving first if none are
@@ -173,16 +216,27 @@ impl<S: CompatStream> Compat<S> {
         if room == 0 {
             return Poll::Ready(Ok(0));
         }
+        let mut put = Some(put);
         loop {
             match &mut self.read {
                 ReadState::Buffered(buf, pos) => {
-                    let n = hand_out(buf, pos, room, put);
+                    let n = hand_out(buf, pos, room, put.take().expect("bytes handed out once"));
                     if *pos == buf.len() {
                         self.read = ReadState::Idle(std::mem::take(buf));
                     }
                     return Poll::Ready(Ok(n));
                 }
                 ReadState::Idle(buf) => {
+                    // Bytes dropped reads of the stream kept come before the socket's.
+                    let stash = self.stream.read_stash();
+                    let taken = stash.poll_read(cx, |bytes| {
+                        let n = bytes.len().min(room);
+                        (put.take().expect("bytes handed out once"))(&bytes[..n]);
+                        n
+                    });
+                    if let Some(read) = ready!(taken) {
+                        return Poll::Ready(read);
+                    }
                     let mut buf = std::mem::take(buf);
                     buf.clear();
                     buf.reserve(room.max(READ_CHUNK));
@@ -198,7 +252,8 @@ impl<S: CompatStream> Compat<S> {
                 }
                 ReadState::Pooled { stream, chunk } => {
                     if let Some((buf, pos)) = chunk {
-                        let n = hand_out(buf, pos, room, put);
+                        let n =
+                            hand_out(buf, pos, room, put.take().expect("bytes handed out once"));
                         if *pos == buf.len() {
                             *chunk = None; // back to the pool
                         }

@@ -60,6 +60,10 @@ impl DirEntry {
     /// # Errors
     ///
     /// As [`metadata`]: `NotFound` if the entry was removed since it was read, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it changes nothing; dropping it cancels the lookup.
     pub async fn metadata(&self) -> io::Result<Metadata> {
         metadata(&self.path).await
     }
@@ -89,6 +93,11 @@ impl DirEntry {
 /// # Errors
 ///
 /// `NotFound`, `NotADirectory`, `PermissionDenied`, ... naming the path.
+///
+/// # Cancel safety
+///
+/// Dropping the future leaves the listing to finish on the blocking pool, and its result is
+/// discarded; nothing changes on disk.
 pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     let path = path.as_ref().to_path_buf();
     let open = path.clone();
@@ -166,6 +175,10 @@ impl fmt::Debug for ReadDir {
 ///
 /// `AlreadyExists` if `path` (or a parent) exists and is not a directory,
 /// `PermissionDenied`, ... naming the directory that could not be made.
+///
+/// # Cancel safety
+///
+/// Dropped, the directories created so far stay; calling it again finishes the job.
 pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref();
     // Walk up to the first ancestor that exists (or can be made), then make the rest

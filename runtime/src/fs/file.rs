@@ -153,6 +153,12 @@ impl OpenOptions {
     ///
     /// `NotFound`, `AlreadyExists` (with `create_new`), `PermissionDenied`,
     /// `InvalidInput` (no access mode, or a NUL in the path), ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while the kernel opens the file, the open is cancelled; a descriptor the
+    /// kernel opened anyway is closed, never leaked. With `create` or `truncate`, that may
+    /// already have happened to the file.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref();
         let open = async {
@@ -172,6 +178,11 @@ impl File {
     /// # Errors
     ///
     /// `NotFound`, `PermissionDenied`, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped, the open is cancelled; a descriptor the kernel opened anyway is closed,
+    /// never leaked.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open(path).await
     }
@@ -181,6 +192,10 @@ impl File {
     /// # Errors
     ///
     /// `PermissionDenied`, `NotFound` (missing directory), ...
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`open`](File::open); the file may have been created or truncated by then.
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new()
             .write(true)
@@ -200,6 +215,12 @@ impl File {
     /// # Errors
     ///
     /// A read error; the buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in effect: a positional read changes no state, so a dropped one
+    /// (cancelled; its buffer freed once the kernel is done) is repeated by reading the
+    /// same offset again.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
         match &self.registered {
             Some(fd) => {
@@ -222,6 +243,10 @@ impl File {
     /// # Errors
     ///
     /// `UnexpectedEof` if the file ends first (what was read stays in `buf`).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_at`](File::read_at): read the same offset again.
     pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<(), B> {
         let read =
             io_util::read_exact(buf, |slice, done| self.read_at(slice, offset + done as u64));
@@ -233,6 +258,12 @@ impl File {
     /// # Errors
     ///
     /// A write error (`StorageFull`, ...); the buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a write dropped while in the kernel is cancelled, but may have
+    /// happened in whole or in part, and how much is not known. Writing the same bytes at
+    /// the same offset again is always correct.
     pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
         match &self.registered {
             Some(fd) => {
@@ -287,6 +318,11 @@ impl File {
     /// # Errors
     ///
     /// As [`read_at`](File::read_at); `InvalidInput` for a buffer of another worker's pool.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_at`](File::read_at); a dropped read's buffer goes back to its pool once
+    /// the kernel is done.
     pub async fn read_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
         with_driver("read_fixed", buf, |driver, buf| {
             Op::read_fixed_at(driver, &self.fd, buf, offset)
@@ -301,6 +337,10 @@ impl File {
     ///
     /// As [`write_at`](File::write_at); `InvalidInput` for a buffer of another worker's
     /// pool.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`write_at`](File::write_at).
     pub async fn write_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
         with_driver("write_fixed", buf, |driver, buf| {
             Op::write_fixed_at(driver, &self.fd, buf, offset)
@@ -313,6 +353,11 @@ impl File {
     /// # Errors
     ///
     /// The first write error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped, some prefix of the buffer may have been written. Writing
+    /// it all again at the same offset is always correct.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<(), B> {
         let write = io_util::write_all(buf, |slice, done| {
             self.write_at(slice, offset + done as u64)
@@ -325,6 +370,11 @@ impl File {
     /// # Errors
     ///
     /// An I/O error from the device.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped, the flush may still happen (it is not undone); call it again to know it
+    /// completed.
     pub async fn sync_all(&self) -> io::Result<()> {
         let sync = async { Op::fsync(&driver()?, &self.fd, false).await };
         sync.await.map_err(|e| named("fsync", e))
@@ -335,6 +385,10 @@ impl File {
     /// # Errors
     ///
     /// An I/O error from the device.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`sync_all`](File::sync_all).
     pub async fn sync_data(&self) -> io::Result<()> {
         let sync = async { Op::fsync(&driver()?, &self.fd, true).await };
         sync.await.map_err(|e| named("fdatasync", e))
@@ -345,6 +399,10 @@ impl File {
     /// # Errors
     ///
     /// Rare: `EOVERFLOW` and the like.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it changes nothing.
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let stat = async { Op::statx_fd(&driver()?, &self.fd).await };
         stat.await
@@ -370,6 +428,11 @@ impl File {
     /// # Errors
     ///
     /// What `close(2)` reports, e.g. a deferred write error on some file systems.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped, the descriptor is still closed (by the driver, once the kernel is done with
+    /// it); only the result is lost.
     pub async fn close(mut self) -> io::Result<()> {
         // The table's slot holds a clone of the descriptor: free it first.
         drop(self.registered.take());

@@ -54,6 +54,10 @@ fn c_path(path: &Path) -> io::Result<CString> {
 /// # Errors
 ///
 /// `NotFound`, `PermissionDenied`, ... from opening, or a read error.
+///
+/// # Cancel safety
+///
+/// Cancel safe: it changes nothing; dropped, the file is closed and what was read is freed.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let file = File::open(path).await?;
     let len = file.metadata().await?.len() as usize;
@@ -77,6 +81,10 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// # Errors
 ///
 /// `PermissionDenied`, `NotFound` (missing directory), ... or a write error.
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped, the file may have been created, truncated and partly written.
 pub async fn write(path: impl AsRef<Path>, contents: impl IoBuf) -> io::Result<()> {
     let file = File::create(path).await?;
     file.write_all_at(contents, 0).await.0?;
@@ -88,6 +96,11 @@ pub async fn write(path: impl AsRef<Path>, contents: impl IoBuf) -> io::Result<(
 /// # Errors
 ///
 /// `NotFound`, `PermissionDenied`, or `IsADirectory`.
+///
+/// # Cancel safety
+///
+/// Dropped while in the kernel, the removal may already have taken effect: check before
+/// retrying.
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref();
     let remove = async { Op::unlinkat(&driver()?, c_path(path)?, false).await };
@@ -101,6 +114,10 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 /// # Errors
 ///
 /// `NotFound`, `DirectoryNotEmpty`, `PermissionDenied`, ...
+///
+/// # Cancel safety
+///
+/// As [`remove_file`]: the removal may already have taken effect.
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref();
     let remove = async { Op::unlinkat(&driver()?, c_path(path)?, true).await };
@@ -114,6 +131,10 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 /// # Errors
 ///
 /// `NotFound` if `from` does not exist, `CrossesDevices` across file systems, ...
+///
+/// # Cancel safety
+///
+/// As [`remove_file`]: the rename may already have taken effect.
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
     let (from, to) = (from.as_ref(), to.as_ref());
     let rename = async { Op::renameat(&driver()?, c_path(from)?, c_path(to)?).await };
@@ -127,6 +148,10 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 /// # Errors
 ///
 /// `AlreadyExists`, `NotFound` (missing parent), `PermissionDenied`, ...
+///
+/// # Cancel safety
+///
+/// As [`remove_file`]: the directory may already exist.
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref();
     let create = async { Op::mkdirat(&driver()?, c_path(path)?, 0o777).await };
@@ -140,6 +165,10 @@ pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
 /// # Errors
 ///
 /// `NotFound`, `PermissionDenied`, ...
+///
+/// # Cancel safety
+///
+/// Cancel safe: it changes nothing.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
     let path = path.as_ref();
     let stat = async { Op::statx_path(&driver()?, c_path(path)?).await };
@@ -159,6 +188,10 @@ const COPY_CHUNK: usize = 256 * 1024;
 ///
 /// `NotFound`, `PermissionDenied`, `InvalidInput` if `from` is not a regular file, or a
 /// read or write error, naming both paths.
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped, the destination may exist, partly written.
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref(), to.as_ref());
     let copy = async {
@@ -206,6 +239,10 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
 ///
 /// `AlreadyExists` if `link` exists, `NotFound`, `CrossesDevices` across file systems,
 /// `PermissionDenied`, ... naming both paths.
+///
+/// # Cancel safety
+///
+/// As [`remove_file`]: the link may already exist.
 pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (original, link) = (original.as_ref(), link.as_ref());
     let make = async { Op::linkat(&driver()?, c_path(original)?, c_path(link)?).await };
@@ -220,6 +257,10 @@ pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io
 ///
 /// `AlreadyExists` if `link` exists, `NotFound` (missing directory), `PermissionDenied`,
 /// ... naming both paths.
+///
+/// # Cancel safety
+///
+/// As [`remove_file`]: the link may already exist.
 pub async fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (target, link) = (target.as_ref(), link.as_ref());
     let make = async { Op::symlinkat(&driver()?, c_path(target)?, c_path(link)?).await };

@@ -162,6 +162,12 @@ impl<R: AsyncReadOwned> BufReader<R> {
     /// # Errors
     ///
     /// The stream's read error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: bytes read stay buffered, and a read of the stream dropped in flight
+    /// keeps its data for the stream (see
+    /// [`TcpStream::read`](crate::net::TcpStream::read)).
     pub async fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.data.len() {
             self.read_more().await?;
@@ -211,17 +217,37 @@ impl<R: AsyncReadOwned> BufReader<R> {
     ///
     /// The stream's read error; `InvalidData` if the line is not UTF-8 (`out` is left as
     /// it was; the line is consumed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: nothing is consumed or appended to `out` until the whole line is
+    /// buffered; a partial line stays buffered for the next call.
     pub async fn read_line(&mut self, out: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        let n = self.read_until(b'\n', &mut bytes).await?;
-        let line = String::from_utf8(bytes).map_err(|_| {
-            io::Error::new(
+        // The whole line is buffered before any of it is consumed.
+        let mut searched = 0; // bytes of the pending ones known to hold no line end
+        let len = loop {
+            let pending = &self.data[self.pos..];
+            if let Some(at) = pending[searched..].iter().position(|&b| b == b'\n') {
+                break searched + at + 1;
+            }
+            searched = pending.len();
+            // Reading more keeps the pending bytes (it may move them to the front).
+            if !self.read_more().await? {
+                break self.data.len() - self.pos;
+            }
+        };
+        let result = match std::str::from_utf8(&self.data[self.pos..self.pos + len]) {
+            Ok(line) => {
+                out.push_str(line);
+                Ok(len)
+            }
+            Err(_) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "read_line: the line is not UTF-8",
-            )
-        })?;
-        out.push_str(&line);
-        Ok(n)
+            )),
+        };
+        self.pos += len; // consumed, whatever becomes of it
+        result
     }
 
     /// The lines of the stream, without their `\n` or `\r\n`.

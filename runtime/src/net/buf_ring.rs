@@ -14,6 +14,7 @@ use uring_driver::{Bundle, Handle, MultishotOp, RingBuf, SharedFd};
 
 use crate::error::named;
 use crate::executor::context::driver;
+use crate::net::stash::ReadStash;
 
 /// A pool of receive buffers registered with the current worker's ring: sockets receive
 /// into whichever buffer is free when data arrives, so an idle connection holds none.
@@ -149,6 +150,11 @@ where
     pub(super) fn is_armed(&self) -> bool {
         self.op.is_some()
     }
+
+    /// The armed multishot, if it is in the kernel (disarming it).
+    fn take_in_flight(&mut self) -> Option<MultishotOp<T>> {
+        self.op.take().filter(MultishotOp::in_flight)
+    }
 }
 
 /// Received data as a stream of buffers from a [`BufRing`], made by
@@ -158,15 +164,18 @@ where
 /// carries every buffer the waiting data fills, and the stream hands them out in order.
 pub struct RecvStream {
     inner: Rearmed<RecvMulti>,
+    /// The stream's stash: taken from first; what this holds goes there when dropped.
+    stash: ReadStash,
     /// Buffers of the last completion not handed out yet.
     pending: Option<Bundle>,
     done: bool,
 }
 
 impl RecvStream {
-    pub(crate) fn new(fd: SharedFd, ring: &BufRing) -> Self {
+    pub(crate) fn new(fd: SharedFd, ring: &BufRing, stash: &ReadStash) -> Self {
         RecvStream {
             inner: Rearmed::new(fd, ring, "recv", MultishotOp::recv_multi),
+            stash: stash.clone(),
             pending: None,
             done: false,
         }
@@ -180,6 +189,12 @@ impl RecvStream {
     /// # Errors
     ///
     /// The connection's error (`ConnectionReset`, ...); or not being in a runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: buffers received and not yet returned stay in the stream for the next
+    /// call. Dropping the `RecvStream` itself loses nothing either: what it holds and what
+    /// its receive in the kernel still gets are the stream's next read.
     pub async fn next(&mut self) -> Option<io::Result<RingBuf>> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
@@ -193,11 +208,34 @@ impl RecvStream {
             if self.done {
                 return Poll::Ready(None);
             }
+            // What dropped reads of the stream kept came first; the multishot is armed only
+            // once they are all handed out (and their ops are out of the kernel).
+            match ready!(self.stash.poll_ring(cx)) {
+                Some(Ok(Some(buf))) => return Poll::Ready(Some(Ok(buf))),
+                Some(Ok(None)) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {}
+            }
             match ready!(self.inner.poll_next(cx)) {
                 Ok(Some(bundle)) => self.pending = Some(bundle),
                 Ok(None) => self.done = true,
                 Err(e) => return Poll::Ready(Some(Err(e))),
             }
+        }
+    }
+}
+
+impl Drop for RecvStream {
+    fn drop(&mut self) {
+        // Buffers received and not handed out, and a multishot that may receive more: the
+        // stream's data, kept for its next read.
+        let pending = self.pending.take().filter(|bundle| !bundle.is_empty());
+        let op = self.inner.take_in_flight();
+        if pending.is_some() || op.is_some() {
+            self.stash.keep_stream(pending, op);
         }
     }
 }

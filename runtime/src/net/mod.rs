@@ -7,6 +7,7 @@
 mod addr;
 mod buf_ring;
 mod incoming;
+mod stash;
 mod stream_io;
 mod tcp;
 mod udp;
@@ -15,6 +16,8 @@ mod unix;
 pub use addr::ToSocketAddrs;
 pub use buf_ring::{BufRing, RecvStream};
 pub use incoming::Incoming;
+#[cfg(feature = "compat")]
+pub(crate) use stash::{Kept, ReadStash};
 
 pub use tcp::{
     Accept, ListenOptions, OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream,

@@ -70,6 +70,10 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `connect(2)` reports for a datagram socket (e.g. `NetworkUnreachable`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped, the socket may be connected already; it changes nothing else.
     pub async fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         Op::connect(&driver()?, &self.fd, addr)
             .await
@@ -82,6 +86,11 @@ impl UdpSocket {
     ///
     /// `MessageTooLong` past the size limit, `ConnectionRefused` reported from an earlier
     /// datagram, ...; the buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// A datagram goes whole or not at all: dropped while in the kernel, it may have been
+    /// sent.
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> BufResult<usize, B> {
         with_driver("send_to", buf, |driver, buf| {
             Op::send_to(driver, &self.fd, buf, addr)
@@ -95,6 +104,12 @@ impl UdpSocket {
     /// # Errors
     ///
     /// A receive error; the buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a receive dropped while in the kernel is cancelled, and a datagram
+    /// it had received by then is lost (datagrams may be lost anyway).
+    /// [`recv_stream`](UdpSocket::recv_stream)'s `next` loses nothing.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
         let received = |driver: &Handle, buf| {
             let op = Op::recv_from(driver, &self.fd, buf);
@@ -118,6 +133,10 @@ impl UdpSocket {
     ///
     /// `NotConnected` without [`connect`](UdpSocket::connect), `ConnectionRefused` if the
     /// peer's port was closed, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_to`](UdpSocket::send_to): dropped, the datagram may have been sent.
     pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
         with_driver("send", buf, |driver, buf| {
             Op::send(driver, &self.fd, buf, 0)
@@ -130,6 +149,10 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `ConnectionRefused` if the peer's port was closed, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`recv_from`](UdpSocket::recv_from).
     pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
         with_driver("recv", buf, |driver, buf| {
             Op::recv(driver, &self.fd, buf, 0)

@@ -16,6 +16,7 @@ use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, SharedFd};
 
 use super::buf_ring::{BufRing, RecvStream};
 use super::incoming::Incoming;
+use super::stash::ReadStash;
 use super::stream_io;
 use crate::error::named;
 use crate::executor::context::{driver, with_driver};
@@ -71,21 +72,23 @@ impl UnixListener {
     /// # Errors
     ///
     /// What `accept(2)` reports (`EMFILE`, ...).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while in the kernel, the accept is cancelled, and a connection the kernel
+    /// accepted for it meanwhile is closed; [`incoming`](UnixListener::incoming)'s `next`
+    /// loses none.
     pub async fn accept(&self) -> io::Result<UnixStream> {
         let (fd, _) = Op::accept(&driver()?, &self.fd)
             .await
             .map_err(|e| named("accept", e))?;
-        Ok(UnixStream {
-            fd: SharedFd::new(fd),
-        })
+        Ok(UnixStream::on(SharedFd::new(fd)))
     }
 
     /// A stream of incoming connections from one multishot accept, as
     /// [`TcpListener::incoming`](super::TcpListener::incoming).
     pub fn incoming(&self) -> Incoming<UnixStream> {
-        Incoming::new(&self.fd, |fd| UnixStream {
-            fd: SharedFd::new(fd),
-        })
+        Incoming::new(&self.fd, |fd| UnixStream::on(SharedFd::new(fd)))
     }
 
     /// The path the listener is bound to.
@@ -105,9 +108,28 @@ impl fmt::Debug for UnixListener {
 /// A connected Unix-domain stream socket. Reads and writes take owned buffers.
 pub struct UnixStream {
     fd: SharedFd,
+    /// What dropped reads received, for the next read.
+    stash: ReadStash,
 }
 
 impl UnixStream {
+    /// A stream on `fd`, a connected Unix stream socket.
+    fn on(fd: SharedFd) -> UnixStream {
+        UnixStream {
+            fd,
+            stash: ReadStash::default(),
+        }
+    }
+
+    /// What dropped reads received, for the next read.
+    #[cfg_attr(
+        not(feature = "compat"),
+        expect(dead_code, reason = "only the compat layer uses it")
+    )]
+    pub(crate) fn stash(&self) -> &ReadStash {
+        &self.stash
+    }
+
     /// The socket, shared with the ops in flight on it.
     #[cfg_attr(
         not(feature = "compat"),
@@ -122,13 +144,17 @@ impl UnixStream {
     /// # Errors
     ///
     /// `NotFound` if nothing is at `path`, `ConnectionRefused` if nobody listens there.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the connect and closes the socket.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let connect = async {
             let addr = SockAddr::from_unix_path(path)?;
             let fd = SharedFd::new(socket::unix_socket(libc::SOCK_STREAM)?);
             Op::connect_raw(&driver()?, &fd, addr).await?;
-            Ok(UnixStream { fd })
+            Ok(UnixStream::on(fd))
         };
         connect
             .await
@@ -145,13 +171,33 @@ impl UnixStream {
         Ok((UnixStream::from(a), UnixStream::from(b)))
     }
 
-    /// As [`TcpStream::read`](super::TcpStream::read).
+    /// As [`TcpStream::read`](super::TcpStream::read): from the buffer's start; `Ok(0)` is
+    /// EOF.
     ///
     /// # Errors
     ///
-    /// A receive error; the buffer comes back either way.
+    /// A receive error; `InvalidInput` for a buffer with no room. The buffer comes back
+    /// either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read`](super::TcpStream::read): what a dropped read
+    /// receives is the next read's.
     pub fn read<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
-        stream_io::recv(&self.fd, buf)
+        stream_io::recv(&self.stash, &self.fd, buf)
+    }
+
+    /// As [`TcpStream::read_buf`](super::TcpStream::read_buf): appends to `buf`.
+    ///
+    /// # Errors
+    ///
+    /// A receive error; `InvalidInput` if `buf` is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read`](super::TcpStream::read).
+    pub fn read_buf<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        stream_io::recv_append(&self.stash, &self.fd, buf)
     }
 
     /// As [`TcpStream::read_exact`](super::TcpStream::read_exact).
@@ -159,8 +205,13 @@ impl UnixStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the peer closes first, or a receive error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read_exact`](super::TcpStream::read_exact): the bytes
+    /// read so far are the next read's.
     pub fn read_exact<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
-        stream_io::recv_exact(&self.fd, buf)
+        stream_io::recv_exact(&self.stash, &self.fd, buf)
     }
 
     /// As [`TcpStream::write`](super::TcpStream::write).
@@ -168,6 +219,10 @@ impl UnixStream {
     /// # Errors
     ///
     /// `BrokenPipe` if the peer is gone (never `SIGPIPE`), ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`TcpStream::write`](super::TcpStream::write).
     pub fn write<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
         stream_io::send(&self.fd, buf)
     }
@@ -177,6 +232,10 @@ impl UnixStream {
     /// # Errors
     ///
     /// The first send error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`TcpStream::write_all`](super::TcpStream::write_all).
     pub fn write_all<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
         stream_io::send_all(&self.fd, buf)
     }
@@ -184,7 +243,7 @@ impl UnixStream {
     /// Receives through a buffer pool, as [`TcpStream::recv_stream`](super::TcpStream::recv_stream):
     /// an idle connection holds no buffer.
     pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
-        RecvStream::new(self.fd.clone(), pool)
+        RecvStream::new(self.fd.clone(), pool, &self.stash)
     }
 
     /// Shuts down the read side, the write side, or both.
@@ -208,9 +267,7 @@ impl UnixStream {
 
 impl From<std::os::unix::net::UnixStream> for UnixStream {
     fn from(stream: std::os::unix::net::UnixStream) -> UnixStream {
-        UnixStream {
-            fd: SharedFd::new(stream.into()),
-        }
+        UnixStream::on(SharedFd::new(stream.into()))
     }
 }
 
@@ -272,6 +329,10 @@ impl UnixDatagram {
     ///
     /// `NotFound`/`ConnectionRefused` if nothing is bound there, ...; the buffer comes
     /// back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while in the kernel, the datagram may have been sent.
     pub async fn send_to<B: IoBuf>(&self, buf: B, path: impl AsRef<Path>) -> BufResult<usize, B> {
         let addr = match SockAddr::from_unix_path(path.as_ref()) {
             Ok(addr) => addr,
@@ -288,6 +349,11 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// A receive error; the buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a receive dropped while in the kernel is cancelled, and a datagram
+    /// it had received by then is lost.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, Option<PathBuf>), B> {
         let received = |driver: &Handle, buf| {
             let op = Op::recv_from(driver, &self.fd, buf);
@@ -304,6 +370,10 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// `NotConnected` if not connected, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while in the kernel, the datagram may have been sent.
     pub fn send<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
         stream_io::send(&self.fd, buf)
     }
@@ -313,8 +383,15 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// A receive error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a receive dropped while in the kernel is cancelled there, and a
+    /// datagram it had received by then is lost (datagrams may be lost anyway).
     pub fn recv<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
-        stream_io::recv(&self.fd, buf)
+        with_driver("recv", buf, |driver, buf| {
+            Op::recv(driver, &self.fd, buf, 0)
+        })
     }
 
     /// The path this socket is bound to, if any.

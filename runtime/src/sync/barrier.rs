@@ -65,6 +65,11 @@ impl<F: Flavor> Barrier<F> {
     }
 
     /// Waits until `n` tasks are waiting.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a waiter dropped before its round completes is taken out of the round's
+    /// count, as if it had never arrived.
     pub async fn wait(&self) -> BarrierWaitResult {
         barrier_wait::<F>(&self.state, self.n).await
     }

@@ -243,6 +243,10 @@ impl<T: Clone, F: Flavor> Receiver<T, F> {
     /// [`RecvError::Lagged`] if messages were overwritten before this receiver saw them
     /// (the next call continues with the oldest one held); [`RecvError::Closed`] once
     /// every sender is gone and everything was seen.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is only taken when it is returned.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         std::future::poll_fn(|cx| poll_recv::<T, F>(&self.state, &mut self.next, cx)).await
     }

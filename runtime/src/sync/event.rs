@@ -65,6 +65,10 @@ impl<F: Flavor> Event<F> {
     }
 
     /// Waits until the flag is set (at once if it is).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: waiting changes nothing; the flag stays as it is.
     pub async fn wait(&self) {
         std::future::poll_fn(|cx| {
             let mut state = F::lock(&self.state);

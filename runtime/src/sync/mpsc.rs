@@ -100,6 +100,11 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`SendError`] with the value if the receiver is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while it waits for room, it gives up its place in line and the value is
+    /// dropped with it; a value it returned `Ok` for was sent.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         let slots = self.chan.slots.as_ref().expect("bounded channel");
         match slots.acquire().await {
@@ -224,6 +229,10 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// The next message, in the order sent; `None` once every sender is gone and the
     /// queue is empty. Cancelling it loses nothing: a message is only taken when returned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is only taken when it is returned.
     pub async fn recv(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| {
             let mut queue = self.chan.queue.borrow_mut();

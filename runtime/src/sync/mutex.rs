@@ -58,6 +58,11 @@ impl<T, F: Flavor> Mutex<T, F> {
     }
 
     /// Waits for the lock.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while waiting, it gives up its place in line; if the lock had
+    /// been handed to it, the hand-off passes to the next waiter.
     pub async fn lock(&self) -> MutexGuard<'_, T, F> {
         let permit = self
             .gate

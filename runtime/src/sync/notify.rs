@@ -47,6 +47,11 @@ impl<F: Flavor> Notify<F> {
     }
 
     /// Waits for a notification.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a waiter notified and then dropped before it ran passes the
+    /// notification on to the next waiter.
     pub async fn notified(&self) {
         self.permits.acquire().await.expect("never closed").forget();
     }

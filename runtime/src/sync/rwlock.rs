@@ -49,6 +49,11 @@ impl<T, F: Flavor> RwLock<T, F> {
     }
 
     /// Waits for shared access.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Mutex::lock`](super::Mutex::lock): a grant a dropped waiter
+    /// received passes on.
     pub async fn read(&self) -> RwLockReadGuard<'_, T, F> {
         let permit = self.gate.acquire().await.expect("never closed");
         RwLockReadGuard {
@@ -59,6 +64,11 @@ impl<T, F: Flavor> RwLock<T, F> {
     }
 
     /// Waits for exclusive access.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Mutex::lock`](super::Mutex::lock): a grant a dropped waiter
+    /// received passes on.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T, F> {
         let permit = self
             .gate

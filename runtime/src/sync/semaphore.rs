@@ -97,6 +97,11 @@ impl<F: Flavor> Semaphore<F> {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while waiting, it gives up its place in line; permits that had
+    /// been handed to it pass to the next waiter.
     pub fn acquire(&self) -> Acquire<'_, F> {
         self.acquire_many(1)
     }
@@ -106,6 +111,10 @@ impl<F: Flavor> Semaphore<F> {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`acquire`](Semaphore::acquire).
     pub fn acquire_many(&self, n: usize) -> Acquire<'_, F> {
         Acquire {
             semaphore: self,
@@ -193,6 +202,11 @@ impl Semaphore<Local> {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while waiting, it gives up its place in line; permits that had
+    /// been handed to it pass to the next waiter.
     pub async fn acquire_owned(
         self: Rc<Self>,
     ) -> Result<OwnedSemaphorePermit<Local>, AcquireError> {
@@ -219,6 +233,11 @@ impl Semaphore<Shared> {
     /// # Errors
     ///
     /// [`AcquireError`] if the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while waiting, it gives up its place in line; permits that had
+    /// been handed to it pass to the next waiter.
     pub async fn acquire_owned(
         self: Arc<Self>,
     ) -> Result<OwnedSemaphorePermit<Shared>, AcquireError> {

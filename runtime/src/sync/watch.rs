@@ -257,6 +257,10 @@ impl<T, F: Flavor> Receiver<T, F> {
     /// # Errors
     ///
     /// [`RecvError`] if the sender is gone (and nothing new was sent).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the value is marked seen only when this returns.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
         std::future::poll_fn(|cx| poll_changed::<T, F>(&self.state, &mut self.seen, cx)).await
     }

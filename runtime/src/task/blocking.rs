@@ -109,6 +109,11 @@ struct Shared<T> {
 /// assert_eq!(n.unwrap(), 3_628_800);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the handle does not stop `f` (blocking code cannot be interrupted); its result
+/// is discarded.
 pub fn spawn_blocking<F, T>(f: F) -> BlockingHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,

@@ -28,6 +28,11 @@ use super::set::FutureSet;
 /// assert_eq!(results, [Ok(1), Err("task 2 failed".to_string()), Ok(3)]);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops every future not finished yet (each with its own cancel safety), and
+/// the outputs of those that finished.
 pub async fn gather<I>(futures: I) -> Vec<<I::Item as Future>::Output>
 where
     I: IntoIterator,
@@ -63,6 +68,10 @@ where
 /// # Errors
 ///
 /// The first error any future returns (first in completion order).
+///
+/// # Cancel safety
+///
+/// As [`gather`]: the futures not finished yet are dropped.
 pub async fn try_gather<I, T, E>(futures: I) -> Result<Vec<T>, E>
 where
     I: IntoIterator,
@@ -118,6 +127,11 @@ pin_project_lite::pin_project! {
 /// assert_eq!(winner, Either::Left("fast"));
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops both futures, each with its own cancel safety; when one finishes, the
+/// other is dropped the same way.
 pub fn select<A: Future, B: Future>(a: A, b: B) -> Select<A, B> {
     Select { a, b }
 }

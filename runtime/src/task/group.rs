@@ -116,6 +116,11 @@ impl<T: 'static> TaskGroup<T> {
     ///
     /// If a task panicked (its panic resumes here) or was cancelled; the other tasks are
     /// cancelled and joined first, so their clean-up has run.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the group, which cancels its tasks not finished yet;
+    /// outputs already collected are dropped.
     pub async fn join_all(mut self) -> Vec<T> {
         let mut outputs = Vec::with_capacity(self.len());
         while let Some((number, result)) = self.join_next_numbered().await {
@@ -151,6 +156,10 @@ impl<U: 'static, E: 'static> TaskGroup<Result<U, E>> {
     ///
     /// [`GroupError::Failed`] with the first `Err` a task returned, or
     /// [`GroupError::Join`] if a task panicked or was cancelled from outside.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`join_all`](TaskGroup::join_all): the group's unfinished tasks are cancelled.
     pub async fn try_join_all(mut self) -> Result<Vec<U>, GroupError<E>> {
         let mut values = Vec::with_capacity(self.len());
         while let Some((number, result)) = self.join_next_numbered().await {

@@ -54,6 +54,12 @@ pub use remote::{RemoteJoinHandle, spawn_on};
 /// assert_eq!(sum, 42);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Cancel safety
+///
+/// The task runs whether or not the handle is awaited: dropping the `JoinHandle` (or a
+/// future awaiting it) detaches the task and does not cancel it; [`JoinHandle::cancel`]
+/// does.
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -63,6 +69,10 @@ where
 }
 
 /// Lets other ready tasks (and a trip into the kernel) run before continuing.
+///
+/// # Cancel safety
+///
+/// Cancel safe: it holds nothing.
 pub async fn yield_now() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {

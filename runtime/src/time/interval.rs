@@ -74,6 +74,11 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick; returns the instant it was scheduled for.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the deadline lives in the `Interval`, so the next `tick()` completes at
+    /// the same instant.
     pub async fn tick(&mut self) -> Instant {
         std::future::poll_fn(|cx| self.poll_tick(cx)).await
     }

@@ -24,11 +24,19 @@ pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 /// Waits until `duration` has passed.
 ///
 /// The clock starts when `sleep` is called, not when the future is first polled.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping a sleep removes its timer entry; nothing else happens.
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(Instant::now() + duration)
 }
 
 /// Waits until `deadline`.
+///
+/// # Cancel safety
+///
+/// Cancel safe, as [`sleep`].
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         inner: Deadline::new(deadline),
@@ -208,6 +216,13 @@ pin_project_lite::pin_project! {
 
 /// Runs `future` for at most `duration` (asyncio's `wait_for`). If time runs out first the
 /// future is dropped — cancelling its in-flight ops — and the result is `Err(Elapsed)`.
+///
+/// # Cancel safety
+///
+/// Dropping it drops `future` (with `future`'s own cancel safety) and its timer. When the
+/// time runs out, `future` is dropped the same way: a stream read under a timeout loses no
+/// data (see [`TcpStream::read`](crate::net::TcpStream::read)), a write may have sent part
+/// of its buffer.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,

@@ -204,6 +204,12 @@ impl<T: Completable> Op<T> {
         }
     }
 
+    /// Whether the op is in the kernel: submitted, its final CQE not yet taken by a poll.
+    /// A dropped op that was in flight may still complete with a result.
+    pub fn in_flight(&self) -> bool {
+        matches!(self.state, State::InFlight(_))
+    }
+
     /// The driver this op was submitted to.
     pub fn handle(&self) -> &Handle {
         &self.handle
@@ -352,6 +358,11 @@ impl<T: MultishotCompletable> MultishotOp<T> {
     /// The op's data, until the op is dropped.
     pub fn data_mut(&mut self) -> Option<&mut T> {
         self.data.as_mut()
+    }
+
+    /// Whether the op is in the kernel: submitted, its final CQE not yet taken by a poll.
+    pub fn in_flight(&self) -> bool {
+        matches!(self.state, State::InFlight(_))
     }
 
     /// Asks the kernel to end the stream; the final CQE (usually `ECANCELED`) still arrives

@@ -153,6 +153,12 @@ impl TcpListener {
     /// What `accept(2)` reports: `EMFILE`/`ENFILE` when out of descriptors (back off and
     /// retry: the listener stays usable), `ECONNABORTED` for a connection reset before it
     /// was accepted; `ECANCELED` after `cancel` when nothing was accepted.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while in the kernel, the accept is cancelled, and a connection the kernel
+    /// accepted for it meanwhile is closed: [`cancel`](Accept::cancel) and await it instead
+    /// to lose none, or use [`incoming`](TcpListener::incoming), whose `next` loses none.
     pub fn accept(&self) -> Accept<'_> {
         Accept {
             op: driver().map(|driver| Op::accept(&driver, &self.fd)),

@@ -62,8 +62,26 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// As [`TcpStream::read`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read`]: the stream's next read returns what a dropped
+    /// one received.
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
         self.stream.read(buf).await
+    }
+
+    /// As [`TcpStream::read_buf`]: appends to `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read_buf`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read`].
+    pub async fn read_buf<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.read_buf(buf).await
     }
 
     /// As [`TcpStream::read_exact`].
@@ -71,6 +89,11 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// As [`TcpStream::read_exact`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read_exact`]: the bytes read so far are the next
+    /// read's.
     pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
         self.stream.read_exact(buf).await
     }
@@ -80,6 +103,10 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// As [`TcpStream::readv`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpStream::read`].
     pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         self.stream.readv(bufs).await
     }
@@ -109,6 +136,10 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// As [`TcpStream::write`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TcpStream::write`]: not cancel safe.
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
         self.stream.write(buf).await
     }
@@ -118,6 +149,10 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// As [`TcpStream::write_all`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TcpStream::write_all`]: not cancel safe.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
         self.stream.write_all(buf).await
     }
@@ -127,6 +162,10 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// As [`TcpStream::writev`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TcpStream::write`]: not cancel safe.
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         self.stream.writev(bufs).await
     }

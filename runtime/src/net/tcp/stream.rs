@@ -18,7 +18,8 @@ use crate::executor::context::{driver, with_driver};
 use crate::io_util::Either;
 use crate::net::ToSocketAddrs;
 use crate::net::buf_ring::{BufRing, RecvStream};
-use crate::net::stream_io;
+use crate::net::stash::ReadStash;
+use crate::net::stream_io::{self, StreamRead};
 
 /// A TCP connection. Reads and writes take owned buffers and give them back.
 ///
@@ -39,12 +40,23 @@ pub struct TcpStream {
     fd: SharedFd,
     /// The socket's slot in the worker's table of registered files, once registered.
     registered: Option<RegisteredFd>,
+    /// What dropped reads received, for the next read; shared by the halves.
+    stash: ReadStash,
 }
 
 impl TcpStream {
     /// The socket, shared with the ops in flight on it.
     pub(crate) fn fd(&self) -> &SharedFd {
         &self.fd
+    }
+
+    /// What dropped reads received, for the next read.
+    #[cfg_attr(
+        not(feature = "compat"),
+        expect(dead_code, reason = "only the compat layer uses it")
+    )]
+    pub(crate) fn stash(&self) -> &ReadStash {
+        &self.stash
     }
 
     /// A stream on `fd`, a connected TCP socket.
@@ -57,6 +69,7 @@ impl TcpStream {
         TcpStream {
             fd: self.fd.clone(),
             registered: self.registered.clone(),
+            stash: self.stash.clone(),
         }
     }
 
@@ -65,6 +78,7 @@ impl TcpStream {
         TcpStream {
             fd,
             registered: None,
+            stash: ReadStash::default(),
         }
     }
 
@@ -117,6 +131,10 @@ impl TcpStream {
     /// # Errors
     ///
     /// `TimedOut` after `timeout`, or what [`connect`](TcpStream::connect) reports.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the connect in the kernel and closes the socket.
     pub async fn connect_timeout(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         let connect = async {
             let driver = driver()?;
@@ -144,41 +162,103 @@ impl TcpStream {
     /// # Errors
     ///
     /// The resolver's error, or the last address's connect error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the lookup's result or the connect, and closes the
+    /// socket.
     pub async fn connect_host(host: &str) -> io::Result<TcpStream> {
         Self::connect(host).await
     }
 
-    /// Reads up to `buf.bytes_total()` bytes into `buf` (from its start). `Ok(0)` means
-    /// the peer closed its side (EOF), or that `buf` has no room.
+    /// Reads up to `buf.bytes_total()` bytes into `buf`, from its start (like tokio's
+    /// `read(&mut buf[..])`): `buf[..n]` is what was read; bytes past `n` are left as they
+    /// were, and a `Vec`'s length grows to `n` if it was shorter (never shrinks). To append
+    /// to what `buf` holds instead, use [`read_buf`](TcpStream::read_buf). `Ok(0)` means
+    /// the peer closed its side (EOF).
     ///
     /// # Errors
     ///
-    /// `ConnectionReset` if the peer reset the connection, among others. The buffer comes
-    /// back either way.
+    /// `ConnectionReset` if the peer reset the connection, among others; `InvalidInput`
+    /// for a buffer with no room (`Vec::new()`), which could not tell data from EOF. The
+    /// buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses no data. A read dropped while the kernel
+    /// holds it (the loser of a `select!`, a read under a `timeout` that fired) keeps its
+    /// op in the kernel, and whatever it receives is what the stream's next read returns
+    /// first, in order; that next read (of any kind, through any handle of this stream)
+    /// waits for the dropped one to complete. The dropped buffer is held until then.
     pub fn read<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
         match &self.registered {
             Some(fd) => Either::A {
-                future: stream_io::recv(fd, buf),
+                future: stream_io::recv(&self.stash, fd, buf),
             },
             None => Either::B {
-                future: stream_io::recv(&self.fd, buf),
+                future: stream_io::recv(&self.stash, &self.fd, buf),
             },
         }
     }
 
-    /// Reads until `buf` is full (`buf.bytes_total()` bytes).
+    /// Reads into the room after `buf`'s initialized bytes, appending to them (like tokio's
+    /// `read_buf`): for a `Vec`, into its spare capacity, its length growing by `n`.
+    /// `Ok(0)` is EOF.
+    ///
+    /// ```
+    /// use ringlet::net::UnixStream;
+    ///
+    /// ringlet::run(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     a.write_all(b"world".to_vec()).await.0?;
+    ///     let mut buf = Vec::with_capacity(64);
+    ///     buf.extend_from_slice(b"hello ");
+    ///     let (n, buf) = b.read_buf(buf).await;
+    ///     assert_eq!(n?, 5);
+    ///     assert_eq!(buf, b"hello world");
+    ///     Ok::<(), std::io::Error>(())
+    /// })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](TcpStream::read); `InvalidInput` if `buf` is full (reserve room first).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`read`](TcpStream::read).
+    pub fn read_buf<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
+        match &self.registered {
+            Some(fd) => Either::A {
+                future: stream_io::recv_append(&self.stash, fd, buf),
+            },
+            None => Either::B {
+                future: stream_io::recv_append(&self.stash, &self.fd, buf),
+            },
+        }
+    }
+
+    /// Reads until `buf` is full (`buf.bytes_total()` bytes), from its start.
     ///
     /// # Errors
     ///
     /// `UnexpectedEof` if the peer closes first (the bytes read so far are in `buf`), or
     /// the first read error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped, it keeps the bytes it had read (and its read in the kernel,
+    /// as [`read`](TcpStream::read) does) for the stream's next read, which returns them
+    /// first. Reading the same `read_exact` again after a drop starts over with those
+    /// bytes, so no byte is lost or read twice.
     pub fn read_exact<B: IoBufMut>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
         match &self.registered {
             Some(fd) => Either::A {
-                future: stream_io::recv_exact(fd, buf),
+                future: stream_io::recv_exact(&self.stash, fd, buf),
             },
             None => Either::B {
-                future: stream_io::recv_exact(&self.fd, buf),
+                future: stream_io::recv_exact(&self.stash, &self.fd, buf),
             },
         }
     }
@@ -189,11 +269,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`read`](TcpStream::read); the buffers come back either way.
-    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        with_driver("readv", bufs, |driver, bufs| {
-            Op::readv(driver, &self.fd, bufs)
-        })
-        .await
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`read`](TcpStream::read).
+    pub fn readv<B: IoBufMut>(
+        &self,
+        bufs: Vec<B>,
+    ) -> impl Future<Output = BufResult<usize, Vec<B>>> {
+        StreamRead::new(
+            &self.stash,
+            "readv",
+            stream_io::vectored(),
+            bufs,
+            |driver, bufs| Op::readv(driver, &self.fd, bufs),
+        )
     }
 
     /// Writes the initialized bytes of several buffers in order, as one send; returns how
@@ -202,6 +292,10 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`write`](TcpStream::write); the buffers come back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`write`](TcpStream::write).
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         with_driver("writev", bufs, |driver, bufs| {
             Op::send_vectored(driver, &self.fd, bufs)
@@ -216,12 +310,20 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`read`](TcpStream::read); `InvalidInput` for a buffer of another worker's pool.
-    pub async fn read_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`read`](TcpStream::read) (the dropped buffer goes back to its pool
+    /// once its data is read).
+    pub fn read_fixed(&self, buf: FixedBuf) -> impl Future<Output = BufResult<usize, FixedBuf>> {
         // Offset -1: a socket has no file position.
-        with_driver("read_fixed", buf, |driver, buf| {
-            Op::read_fixed_at(driver, &self.fd, buf, u64::MAX)
-        })
-        .await
+        StreamRead::new(
+            &self.stash,
+            "read_fixed",
+            stream_io::plain(),
+            buf,
+            |driver, buf| Op::read_fixed_at(driver, &self.fd, buf, u64::MAX),
+        )
     }
 
     /// Installs the socket in the current worker's table of registered files (a direct
@@ -260,6 +362,11 @@ impl TcpStream {
     ///
     /// As [`write`](TcpStream::write); `InvalidInput` for a buffer of another worker's
     /// pool.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`write`](TcpStream::write); a dropped buffer goes back to its
+    /// pool once the kernel is done.
     pub async fn write_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
         with_driver("write_fixed", buf, |driver, buf| {
             Op::write_fixed_at(driver, &self.fd, buf, u64::MAX)
@@ -271,7 +378,7 @@ impl TcpStream {
     /// stream yields the pool's buffers as data arrives. An idle connection then holds no
     /// buffer at all — the way to hold many mostly-idle connections.
     pub fn recv_stream(&self, pool: &BufRing) -> RecvStream {
-        RecvStream::new(self.fd.clone(), pool)
+        RecvStream::new(self.fd.clone(), pool, &self.stash)
     }
 
     /// Writes some of `buf`'s initialized bytes; returns how many.
@@ -280,6 +387,13 @@ impl TcpStream {
     ///
     /// `BrokenPipe` or `ConnectionReset` if the peer is gone (never a `SIGPIPE`), among
     /// others. The buffer comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a send dropped while in the kernel is cancelled, but may have sent
+    /// part or all of the buffer, and how much is not known; the peer's view of the stream
+    /// is then uncertain. Do not race writes against other branches: run them to completion
+    /// (in a task of their own if need be), or close the connection after dropping one.
     pub fn write<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<usize, B>> {
         match &self.registered {
             Some(fd) => Either::A {
@@ -298,6 +412,11 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`write`](TcpStream::write); `Unsupported` on kernels without zero-copy send.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as [`write`](TcpStream::write); the buffer is held until the kernel
+    /// has finished reading it.
     pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
         with_driver("send_zc", buf, |driver, buf| {
             uring_driver::op::SendZcOp::send_zc(driver, &self.fd, buf, 0)
@@ -311,6 +430,11 @@ impl TcpStream {
     ///
     /// The first write error, or `WriteZero` if the socket accepts nothing. The buffer comes
     /// back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped, some prefix of the buffer may have been sent (as
+    /// [`write`](TcpStream::write)).
     pub fn write_all<B: IoBuf>(&self, buf: B) -> impl Future<Output = BufResult<(), B>> {
         match &self.registered {
             Some(fd) => Either::A {

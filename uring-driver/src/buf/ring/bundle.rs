@@ -64,7 +64,7 @@ impl Iterator for Bundle {
             0 => self.ring.take()?,
             _ => ring.clone(),
         };
-        Some(RingBuf { ring, bid, len })
+        Some(RingBuf::leased(ring, bid, len))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

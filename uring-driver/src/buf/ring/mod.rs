@@ -370,20 +370,52 @@ impl fmt::Debug for BufRing {
 /// A buffer leased from a [`BufRing`], holding the bytes the kernel received into it. It
 /// goes back to the ring when dropped. It is an [`IoBuf`], so it can be written straight
 /// out again (an echo without a copy).
+///
+/// A `RingBuf` may also hold bytes of its own instead of a pool buffer
+/// ([`RingBuf::detached`]): bytes a dropped read kept, handed out by a receive stream
+/// before the pool's buffers.
 pub struct RingBuf {
-    ring: Rc<RingInner>,
-    bid: u16,
+    backing: Backing,
     len: usize,
 }
 
+enum Backing {
+    /// Buffer `bid` of the pool, leased: the kernel does not write it (rule 1).
+    Pool { ring: Rc<RingInner>, bid: u16 },
+    /// Bytes that are not the pool's.
+    Own(Box<[u8]>),
+}
+
 impl RingBuf {
+    /// Buffer `bid` of `ring`, holding `len` received bytes.
+    fn leased(ring: Rc<RingInner>, bid: u16, len: usize) -> RingBuf {
+        RingBuf {
+            backing: Backing::Pool { ring, bid },
+            len,
+        }
+    }
+
+    /// A buffer holding `bytes`, not taken from any pool.
+    pub fn detached(bytes: Vec<u8>) -> RingBuf {
+        let bytes = bytes.into_boxed_slice();
+        RingBuf {
+            len: bytes.len(),
+            backing: Backing::Own(bytes),
+        }
+    }
+
+    /// Whether this buffer is a pool's (rather than [`detached`](RingBuf::detached)).
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.backing, Backing::Pool { .. })
+    }
+
     fn ptr(&self) -> *const u8 {
-        // SAFETY: `bid < entries`, so the offset is inside the buffer allocation.
-        unsafe {
-            self.ring
-                .bufs
-                .as_ptr()
-                .add(self.bid as usize * self.ring.buf_size)
+        match &self.backing {
+            // SAFETY: `bid < entries`, so the offset is inside the buffer allocation.
+            Backing::Pool { ring, bid } => unsafe {
+                ring.bufs.as_ptr().add(*bid as usize * ring.buf_size)
+            },
+            Backing::Own(bytes) => bytes.as_ptr(),
         }
     }
 }
@@ -392,15 +424,17 @@ impl Deref for RingBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: the kernel wrote `len` bytes at the buffer's start (the memory was
-        // zeroed before, so it is initialized either way); the buffer is leased, so the
-        // kernel does not write it now (rule 1); the allocation lives while `ring` does.
+        // SAFETY: a pool buffer: the kernel wrote `len` bytes at the buffer's start (the
+        // memory was zeroed before, so it is initialized either way); the buffer is leased,
+        // so the kernel does not write it now (rule 1); the allocation lives while `ring`
+        // does. Own bytes: `len` is the boxed slice's length (set in `detached`).
         unsafe { std::slice::from_raw_parts(self.ptr(), self.len) }
     }
 }
 
-// SAFETY: the buffer's memory is inside the pool, which does not move and lives as long
-// as this value's `Rc` (rule 2); the kernel does not write it while leased (rule 1).
+// SAFETY: a pool buffer's memory is inside the pool, which does not move and lives as
+// long as this value's `Rc` (rule 2); the kernel does not write it while leased (rule 1).
+// Own bytes live on the heap in a box this value owns and never resizes.
 unsafe impl IoBuf for RingBuf {
     fn stable_ptr(&self) -> *const u8 {
         self.ptr()
@@ -415,15 +449,19 @@ unsafe impl IoBuf for RingBuf {
 
 impl Drop for RingBuf {
     fn drop(&mut self) {
-        self.ring.recycle(self.bid);
+        if let Backing::Pool { ring, bid } = &self.backing {
+            ring.recycle(*bid);
+        }
     }
 }
 
 impl fmt::Debug for RingBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RingBuf")
-            .field("bid", &self.bid)
-            .field("len", &self.len)
-            .finish()
+        let mut f = f.debug_struct("RingBuf");
+        match &self.backing {
+            Backing::Pool { bid, .. } => f.field("bid", bid),
+            Backing::Own(_) => f.field("detached", &true),
+        };
+        f.field("len", &self.len).finish()
     }
 }

@@ -258,6 +258,11 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`SendError`] with the value if the receiver is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while it waits for room, it gives up its place (passing on room it was
+    /// given) and the value is dropped with it; never half-sent.
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
         SendFuture {
             chan: &self.chan,
@@ -379,6 +384,10 @@ impl<T> Receiver<T> {
     /// The next message; `None` once every sender is gone (or the channel was closed) and
     /// the queue is empty. Cancelling it loses nothing: a message is only taken when
     /// returned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is only taken when it is returned.
     pub async fn recv(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| self.chan.poll_recv(cx)).await
     }
