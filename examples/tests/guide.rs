@@ -68,6 +68,7 @@ fn the_guide_shows_each_example_file_verbatim() {
         "every_core",
         "scraper",
         "web",
+        "heartbeat",
     ]
     .map(|name| format!("examples/src/bin/{name}.rs"))
     .into();
@@ -188,6 +189,44 @@ fn every_core_numbers_connections_from_every_worker() {
 
 /// Starts an example server with `args` and returns it with its stdout lines, after its
 /// `listening on ADDR` line.
+/// "Cancel safety": a server that pings after 2 ms of quiet, so its reads time out all
+/// the time, echoes 3,000 lines sent with random pauses: with the pings taken out, the
+/// bytes that come back are exactly the bytes sent.
+#[test]
+fn heartbeat_loses_no_byte_to_its_timed_out_reads() {
+    use std::io::{Read, Write};
+
+    let (mut server, addr, _lines) = start(env!("CARGO_BIN_EXE_heartbeat"), &["127.0.0.1:0", "2"]);
+    let mut client = std::net::TcpStream::connect(&addr).unwrap();
+    let mut reader = client.try_clone().unwrap();
+    let received = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        all
+    });
+    let mut sent = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..3000u64 {
+        let line = format!("{i:06}\n");
+        client.write_all(line.as_bytes()).unwrap();
+        sent.extend_from_slice(line.as_bytes());
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if state.is_multiple_of(4) {
+            std::thread::sleep(std::time::Duration::from_micros(state % 3000));
+        }
+    }
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let received = received.join().unwrap();
+    let text = String::from_utf8(received).unwrap();
+    assert!(text.contains("ping\n"), "the reads timed out along the way");
+    // Digits and line ends cannot make "ping\n": taking the pings out leaves the echo.
+    assert_eq!(text.replace("ping\n", ""), String::from_utf8(sent).unwrap());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 fn start(
     bin: &str,
     args: &[&str],

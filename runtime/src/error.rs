@@ -45,6 +45,16 @@ pub(crate) fn named(op: impl Into<String>, e: io::Error) -> io::Error {
     )
 }
 
+/// A read was given a buffer with no room: an error, since `Ok(0)` would read as the end
+/// of the stream or file.
+pub(crate) fn no_room() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the buffer has no room to read into: pass one with capacity, e.g. \
+         `Vec::with_capacity(4096)` (a read of 0 bytes means end of stream)",
+    )
+}
+
 /// Names the error of a `(result, buffer)` pair.
 pub(crate) fn named_buf<T, B>(
     op: &'static str,

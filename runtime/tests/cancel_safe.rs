@@ -202,6 +202,17 @@ fn reads_write_where_documented_and_refuse_a_buffer_without_room() {
         // An empty read_exact has nothing to do.
         let (done, _) = b.read_exact(Vec::new()).await;
         done.unwrap();
+
+        // A file read likewise refuses a buffer with no room.
+        let path = std::env::temp_dir().join(format!("ringlet-no-room-{}", std::process::id()));
+        std::fs::write(&path, b"data").unwrap();
+        let file = ringlet::fs::File::open(&path).await.unwrap();
+        let (n, _) = file.read_at(Vec::new(), 0).await;
+        assert_eq!(n.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+        let (n, buf) = file.read_at(Vec::with_capacity(8), 0).await;
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(buf, b"data");
+        std::fs::remove_file(&path).unwrap();
     })
     .unwrap();
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use uring_driver::{BufResult, FixedBuf, IoBuf, IoBufMut, Op, RegisteredFd, SharedFd};
 
 use super::c_path;
-use crate::error::{named, named_buf};
+use crate::error::{named, named_buf, no_room};
 use crate::executor::context::{driver, with_driver};
 use crate::io_util;
 
@@ -210,11 +210,13 @@ impl File {
         OpenOptions::new()
     }
 
-    /// Reads up to `buf.bytes_total()` bytes at byte `offset`; `Ok(0)` at the end of file.
+    /// Reads up to `buf.bytes_total()` bytes at byte `offset` into `buf`, from its start;
+    /// `Ok(0)` at the end of file.
     ///
     /// # Errors
     ///
-    /// A read error; the buffer comes back either way.
+    /// A read error; `InvalidInput` for a buffer with no room (`Vec::new()`), which could
+    /// not tell data from the end of file. The buffer comes back either way.
     ///
     /// # Cancel safety
     ///
@@ -222,6 +224,9 @@ impl File {
     /// (cancelled; its buffer freed once the kernel is done) is repeated by reading the
     /// same offset again.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
+        if buf.bytes_total() == 0 {
+            return (Err(named("read", no_room())), buf);
+        }
         match &self.registered {
             Some(fd) => {
                 with_driver("read", buf, |driver, buf| {

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, ready};
 use uring_driver::op::{Completable, Target};
 use uring_driver::{BufResult, Handle, IoBuf, IoBufMut, Op, Slice};
 
-use crate::error::{named, named_buf};
+use crate::error::{named, named_buf, no_room};
 use crate::executor::context::{driver, with_driver};
 use crate::io_util;
 use crate::net::stash::{Kept, ReadStash};
@@ -219,11 +219,7 @@ where
             match &mut this.state {
                 ReadState::Ready(buf) => {
                     if (this.shape.room)(buf) == 0 {
-                        let e = io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "the buffer has no room to read into: pass one with capacity, e.g. \
-                             `Vec::with_capacity(4096)` (a read of 0 bytes is end of stream)",
-                        );
+                        let e = no_room();
                         return Poll::Ready(this.finish(Err(e)));
                     }
                     let fill = this.shape.fill;
