@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use ringlet::io::BufReader;
-use ringlet::net::{TcpListener, TcpStream};
+use ringlet::net::{ServeReport, Server, TcpListener, TcpStream};
 use ringlet::sync::broadcast::{self, RecvError};
 
-use crate::accept::{accept_loop, log_connection_error};
+use crate::accept::log_connection_error;
 
 /// Lines kept for clients that are behind.
 const HISTORY: usize = 1024;
@@ -35,12 +35,13 @@ struct Line {
 /// The names in use, so two clients cannot take the same.
 type Names = Rc<RefCell<HashSet<String>>>;
 
-/// Runs the chat on `listener` until the listener fails.
+/// Runs the chat on `listener` until SIGINT or SIGTERM. Chat clients never leave on
+/// their own, so at that point they are disconnected at once (no grace period).
 ///
 /// # Errors
 ///
 /// Only an accept error about the listener itself.
-pub async fn serve(listener: TcpListener) -> io::Result<()> {
+pub async fn serve(listener: TcpListener) -> io::Result<ServeReport> {
     // Holding one receiver keeps the channel open with no client connected.
     let (lines, _idle) = broadcast::channel::<Line>(HISTORY);
     let online = Rc::new(Cell::new(0usize));
@@ -48,22 +49,11 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
     let mut next_id = 0u64;
     let on_connection = |stream, peer| {
         next_id += 1;
-        let client = client(
-            Rc::new(stream),
-            peer,
-            next_id,
-            lines.clone(),
-            (online.clone(), names.clone()),
-        );
-        drop(ringlet::spawn(client));
+        let state = (online.clone(), names.clone());
+        client(Rc::new(stream), peer, next_id, lines.clone(), state)
     };
-    accept_loop(
-        "chat-server",
-        &listener,
-        on_connection,
-        std::future::pending(),
-    )
-    .await
+    let server = Server::new(listener).grace(std::time::Duration::ZERO);
+    server.serve(on_connection).await
 }
 
 fn text(from: u64, text: String) -> Line {

@@ -9,9 +9,9 @@ use std::io;
 use std::time::Duration;
 
 use ringlet::IoBuf;
-use ringlet::net::{BufRing, TcpListener, TcpStream};
+use ringlet::net::{BufRing, Server, TcpListener, TcpStream};
 
-use crate::accept::{accept_loop, log_connection_error, serve_connections_until};
+use crate::accept::{log_accept_error, log_connection_error};
 
 /// Where a connection's incoming bytes land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,20 +34,22 @@ pub enum RecvMode {
 /// Returns only on an accept error that is not about one connection or a passing shortage
 /// (those are logged and survived): e.g. the listener itself became invalid.
 pub async fn serve(listener: TcpListener, buffer_size: usize) -> io::Result<()> {
-    let serve_one = |stream: TcpStream, peer| {
-        drop(ringlet::spawn(async move {
-            if let Err(e) = echo(&stream, buffer_size).await {
-                log_connection_error("echo-server", peer, &e);
-            }
-        }));
+    let server = Server::new(listener).on_accept_error(|e| log_accept_error("echo-server", e));
+    let serve_one = |stream: TcpStream, peer| async move {
+        if let Err(e) = echo(&stream, buffer_size).await {
+            log_connection_error("echo-server", peer, &e);
+        }
     };
-    accept_loop("echo-server", &listener, serve_one, std::future::pending()).await
+    server
+        .serve_until(std::future::pending(), serve_one)
+        .await
+        .map(drop)
 }
 
 /// Serves like [`serve`] until `shutdown` completes, then stops accepting (the listener
 /// closes, so new connections are refused), lets open connections finish for up to
-/// `grace`, and returns how many were still open when the grace period ended (their tasks
-/// are cancelled when the runtime drops).
+/// `grace`, and returns how many were still open when the grace period ended (they are
+/// cut: their tasks cancelled, their sockets closed).
 ///
 /// # Errors
 ///
@@ -63,7 +65,10 @@ pub async fn serve_until(
         RecvMode::Owned => None,
         RecvMode::BufferRing { entries } => Some(BufRing::new(entries, buffer_size)?),
     };
-    serve_connections_until("echo-server", listener, shutdown, grace, |stream, peer| {
+    let server = Server::new(listener)
+        .grace(grace)
+        .on_accept_error(|e| log_accept_error("echo-server", e));
+    let report = server.serve_until(shutdown, |stream, peer| {
         // Echo replies are small and latency-bound: send them at once (no Nagle delay).
         let _ = stream.set_nodelay(true);
         let pool = pool.clone();
@@ -76,8 +81,8 @@ pub async fn serve_until(
                 log_connection_error("echo-server", peer, &e);
             }
         }
-    })
-    .await
+    });
+    Ok(report.await?.cut)
 }
 
 /// Echoes one connection through a shared buffer pool: each chunk arrives in a pool

@@ -16,9 +16,9 @@ use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use ringlet::compat::{Compat, HyperTimer};
-use ringlet::net::{BufRing, TcpListener, TcpStream};
+use ringlet::net::{BufRing, Server, TcpListener, TcpStream};
 
-use crate::accept::{log_connection_error, serve_connections_until};
+use crate::accept::{log_accept_error, log_connection_error};
 
 /// A response body: a fixed one, or the request's own, streamed back.
 pub type Body = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -75,8 +75,8 @@ pub struct ServeOptions {
 
 /// Accepts on `listener` until `shutdown`, serving each connection on a task of its own
 /// (as `options` say); then gives the open connections up to `grace` to finish.
-/// Returns how many were still open after it (they close when the runtime drops their
-/// tasks).
+/// Returns how many were still open after it (they are cut: their tasks cancelled, their
+/// sockets closed).
 ///
 /// # Errors
 ///
@@ -91,7 +91,10 @@ pub async fn serve_until(
         true => Some(BufRing::new(POOL_BUFFERS, POOL_BUFFER_SIZE)?),
         false => None,
     };
-    serve_connections_until("http-server", listener, shutdown, grace, |stream, peer| {
+    let server = Server::new(listener)
+        .grace(grace)
+        .on_accept_error(|e| log_accept_error("http-server", e));
+    let report = server.serve_until(shutdown, |stream, peer| {
         // Responses go out whole; Nagle would only hold back the next one.
         let _ = stream.set_nodelay(true);
         let stream = match &pool {
@@ -108,8 +111,8 @@ pub async fn serve_until(
                 log_error(peer, &e);
             }
         }
-    })
-    .await
+    });
+    Ok(report.await?.cut)
 }
 
 /// Logs a connection's error, digging the I/O error out of hyper's when there is one.

@@ -177,3 +177,26 @@ fn a_client_that_stops_reading_misses_lines_but_stalls_nobody() {
     assert!(missed.starts_with("* you missed "), "{missed}");
     drop(sender.reader);
 }
+
+/// SIGTERM (how systemd, Docker and Kubernetes stop a service) stops the chat: the
+/// server exits 0 saying how many it served, and its clients read the end of the stream.
+#[test]
+fn sigterm_stops_the_chat_and_disconnects_its_clients() {
+    use std::io::Read;
+
+    let (mut server, addr) = start();
+    let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(addr)).collect();
+    // SAFETY: kill(2) takes no pointers; the pid is our own child's.
+    let rc = unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    for client in &mut clients {
+        let mut rest = Vec::new();
+        client.reader.read_to_end(&mut rest).unwrap();
+    }
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "chat-server exited with {status}");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "the listener is closed once the server has stopped"
+    );
+}

@@ -6,6 +6,7 @@
 //!
 //! Each line a client sends reaches every other client as `#ID: line`; joins and leaves
 //! are announced with the number of clients online. Try it with two `nc 127.0.0.1 7879`.
+//! SIGINT (Ctrl-C) or SIGTERM stops it.
 
 use std::net::SocketAddr;
 
@@ -46,7 +47,13 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("chat-server: listening, address unknown: {e}"),
     }
     match runtime.block_on(chat::serve(listener)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(report) => {
+            eprintln!(
+                "chat-server: stopped (SIGINT or SIGTERM): {} clients served, {} disconnected",
+                report.accepted, report.cut
+            );
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("chat-server: accept failed, stopping: {e}");
             ExitCode::FAILURE

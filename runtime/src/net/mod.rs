@@ -7,6 +7,7 @@
 mod addr;
 mod buf_ring;
 mod incoming;
+mod server;
 mod stash;
 mod stream_io;
 mod tcp;
@@ -16,6 +17,7 @@ mod unix;
 pub use addr::ToSocketAddrs;
 pub use buf_ring::{BufRing, RecvStream};
 pub use incoming::Incoming;
+pub use server::{ServeReport, Server};
 #[cfg(feature = "compat")]
 pub(crate) use stash::{Kept, ReadStash};
 
