@@ -156,3 +156,57 @@ async fn framed_reads_lines_and_length_delimited_frames() {
     );
     drop(a);
 }
+
+/// `FramedRecv` decodes out of the pool's buffers: frames whole or split across buffers
+/// of several sizes, arriving in pieces, come out whole and in order; every pool buffer
+/// goes back; a frame cut short by EOF is an error.
+#[ringlet::test]
+async fn framed_recv_decodes_frames_out_of_pool_buffers() {
+    use ringlet::io::{FramedRecv, LengthDelimitedCodec, LinesCodec};
+    use ringlet::net::BufRing;
+
+    let frames: Vec<Vec<u8>> = (0..400u32)
+        .map(|i| vec![(i % 251) as u8; (i * 7 % 61) as usize])
+        .collect();
+    let mut bytes = Vec::new();
+    for frame in &frames {
+        bytes.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(frame);
+    }
+    for (buf_size, piece) in [(16, 13), (64, 5), (4096, 1000)] {
+        let pool = BufRing::new(8, buf_size).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let writer = trickle(a, bytes.chunks(piece).map(<[u8]>::to_vec).collect());
+        let mut framed = FramedRecv::new(b.recv_stream(&pool), LengthDelimitedCodec::new());
+        let mut got = Vec::new();
+        while let Some(frame) = framed.next().await {
+            got.push(frame.unwrap());
+        }
+        assert_eq!(got, frames, "{buf_size}-byte buffers, {piece}-byte pieces");
+        writer.await.unwrap();
+        drop(framed);
+        assert_eq!(pool.available(), 8, "every pool buffer back");
+    }
+
+    let pool = BufRing::new(8, 4).unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"one\r\ntwo\nthree and more\nend".to_vec())
+        .await
+        .0
+        .unwrap();
+    drop(a);
+    let mut lines = FramedRecv::new(b.recv_stream(&pool), LinesCodec::new());
+    let mut got = Vec::new();
+    while let Some(line) = lines.next().await {
+        got.push(line.unwrap());
+    }
+    assert_eq!(got, ["one", "two", "three and more", "end"]);
+
+    let (a, b) = UnixStream::pair().unwrap();
+    a.write_all(vec![0, 0, 0, 9, 1, 2]).await.0.unwrap();
+    drop(a);
+    let mut framed = FramedRecv::new(b.recv_stream(&pool), LengthDelimitedCodec::new());
+    let cut = framed.next().await.unwrap().unwrap_err();
+    assert_eq!(cut.kind(), std::io::ErrorKind::UnexpectedEof);
+    assert!(framed.next().await.is_none());
+}

@@ -196,7 +196,7 @@ impl<R: AsyncReadOwned> BufReader<R> {
         let mut taken = 0;
         loop {
             let pending = &self.data[self.pos..];
-            if let Some(at) = pending.iter().position(|&b| b == byte) {
+            if let Some(at) = memchr::memchr(byte, pending) {
                 out.extend_from_slice(&pending[..=at]);
                 self.pos += at + 1;
                 return Ok(taken + at + 1);
@@ -227,7 +227,7 @@ impl<R: AsyncReadOwned> BufReader<R> {
         let mut searched = 0; // bytes of the pending ones known to hold no line end
         let len = loop {
             let pending = &self.data[self.pos..];
-            if let Some(at) = pending[searched..].iter().position(|&b| b == b'\n') {
+            if let Some(at) = memchr::memchr(b'\n', &pending[searched..]) {
                 break searched + at + 1;
             }
             searched = pending.len();
@@ -302,7 +302,7 @@ impl<R: AsyncReadOwned> Lines<R> {
         let reader = &mut self.reader;
         loop {
             let pending = &reader.data[reader.pos..];
-            if let Some(at) = pending.iter().position(|&b| b == b'\n') {
+            if let Some(at) = memchr::memchr(b'\n', pending) {
                 let line = &pending[..at];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let too_long_line = line.len() > self.max_length;

@@ -178,7 +178,7 @@ impl Decoder for LinesCodec {
     type Item = String;
 
     fn decode(&mut self, buf: &[u8]) -> io::Result<Option<(usize, String)>> {
-        let Some(at) = buf.iter().position(|&b| b == b'\n') else {
+        let Some(at) = memchr::memchr(b'\n', buf) else {
             if buf.len() > self.max_length {
                 return Err(line_too_long(self.max_length));
             }
