@@ -208,3 +208,79 @@ fn curl_over_tls_trusts_the_generated_certificate() {
     drop(server);
     std::fs::remove_file(&pem).unwrap();
 }
+
+/// SIGTERM (how systemd, Docker and Kubernetes stop a service) with a request in flight:
+/// the server stops accepting, the request still gets its whole answer, and the server
+/// exits 0.
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_and_exits_0() {
+    use std::io::{Read, Write};
+
+    let mut server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_http-server"),
+        &["--workers", "2"],
+        Stdio::null(),
+    );
+    let body: Vec<u8> = (0..200_000u32).map(|i| b'0' + (i % 10) as u8).collect();
+    let mut client = std::net::TcpStream::connect(server.addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(&body[..body.len() / 2]).unwrap();
+    // The server is told to stop while the request is half sent.
+    // SAFETY: kill(2) takes no pointers; the pid is our own child's.
+    let rc = unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(server.addr).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepting after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client.write_all(&body[body.len() / 2..]).unwrap();
+    let mut response = Vec::new();
+    client.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a whole response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let mut rest = &response[split + 4..];
+    let echoed = if head.contains("transfer-encoding: chunked") {
+        let mut echoed = Vec::new();
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            rest = &rest[line_end + 2..];
+            if size == 0 {
+                break echoed;
+            }
+            echoed.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+    } else {
+        rest.to_vec()
+    };
+    assert!(echoed == body, "the echo differs ({} bytes)", echoed.len());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "http-server exited with {status}");
+}

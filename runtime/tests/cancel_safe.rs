@@ -16,6 +16,10 @@ use std::time::Duration;
 use ringlet::net::{BufRing, OwnedReadHalf, TcpListener, TcpStream, UnixStream};
 use ringlet::time::{sleep, timeout};
 
+mod common;
+
+use common::Rng;
+
 /// Polls `fut` once.
 async fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
     let mut fut = Some(fut);
@@ -217,26 +221,6 @@ fn reads_write_where_documented_and_refuse_a_buffer_without_room() {
     .unwrap();
 }
 
-/// xorshift64*: one seed, one run.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n.max(1)) as usize
-    }
-}
-
 /// The reading end, by kind.
 enum Reader {
     Tcp(TcpStream),
@@ -332,12 +316,12 @@ async fn read_all_with_drops(
     let mut got = Vec::new();
     loop {
         let left = total.saturating_sub(got.len());
-        let kind = if pooled { rng.below(7) } else { rng.below(5) };
+        let kind = if pooled { rng.index(7) } else { rng.index(5) };
         // How the step may be dropped: not at all, after a random short time, or after a
         // random number of polls.
-        let deadline = match rng.below(3) {
+        let deadline = match rng.index(3) {
             0 => None,
-            1 => Some(Duration::from_micros(rng.below(400) as u64)),
+            1 => Some(Duration::from_micros(rng.below(400))),
             _ => Some(Duration::ZERO),
         };
         // What a receive stream handed out, kept even if the step is dropped.
@@ -391,7 +375,7 @@ fn rng_size(kind: usize, left: usize) -> usize {
 
 fn run_seed(seed: u64, socket: usize, pooled: bool) {
     let mut rng = Rng::new(seed);
-    let total = 64 * 1024 + rng.below(96 * 1024);
+    let total = 64 * 1024 + rng.index(96 * 1024);
     let pattern: Vec<u8> = (0..total).map(|_| rng.next() as u8).collect();
     let writer_seed = rng.next();
     ringlet::run(async move {
@@ -419,11 +403,11 @@ fn run_seed(seed: u64, socket: usize, pooled: bool) {
             let mut rng = Rng::new(writer_seed);
             let mut at = 0;
             while at < sent.len() {
-                let n = (1 + rng.below(6000)).min(sent.len() - at);
+                let n = (1 + rng.index(6000)).min(sent.len() - at);
                 peer.write_all(&sent[at..at + n]).unwrap();
                 at += n;
                 if rng.below(3) == 0 {
-                    std::thread::sleep(Duration::from_micros(rng.below(300) as u64));
+                    std::thread::sleep(Duration::from_micros(rng.below(300)));
                 }
             }
         });

@@ -10,6 +10,8 @@ use std::io;
 
 use uring_driver::BufResult;
 
+use super::framed::{take_line, utf8};
+
 use crate::net::{OwnedReadHalf, TcpStream, UnixStream};
 
 /// A stream that reads into owned buffers, as ringlet's sockets do: what a [`BufReader`]
@@ -302,28 +304,18 @@ impl<R: AsyncReadOwned> Lines<R> {
         let reader = &mut self.reader;
         loop {
             let pending = &reader.data[reader.pos..];
-            if let Some(at) = memchr::memchr(b'\n', pending) {
-                let line = &pending[..at];
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                let too_long_line = line.len() > self.max_length;
-                let line = String::from_utf8(line.to_vec());
-                reader.pos += at + 1; // consumed, whatever becomes of it
-                if too_long_line {
-                    return Err(too_long(self.max_length));
-                }
-                return line.map(Some).map_err(|_| not_utf8());
-            }
-            if pending.len() > self.max_length {
-                return Err(too_long(self.max_length));
+            if let Some((used, line)) = take_line(pending, self.max_length)? {
+                reader.pos += used; // consumed, whatever becomes of it
+                return line.map(Some);
             }
             if !reader.read_more().await? {
                 let rest = &reader.data[reader.pos..];
                 if rest.is_empty() {
                     return Ok(None);
                 }
-                let line = String::from_utf8(rest.to_vec());
+                let line = utf8(rest);
                 reader.pos = reader.data.len();
-                return line.map(Some).map_err(|_| not_utf8());
+                return line.map(Some);
             }
         }
     }
@@ -332,17 +324,6 @@ impl<R: AsyncReadOwned> Lines<R> {
     pub fn into_inner(self) -> BufReader<R> {
         self.reader
     }
-}
-
-fn too_long(max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("line longer than {max} bytes"),
-    )
-}
-
-fn not_utf8() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, "the line is not UTF-8")
 }
 
 #[cfg(all(test, not(miri)))]

@@ -178,18 +178,10 @@ impl Decoder for LinesCodec {
     type Item = String;
 
     fn decode(&mut self, buf: &[u8]) -> io::Result<Option<(usize, String)>> {
-        let Some(at) = memchr::memchr(b'\n', buf) else {
-            if buf.len() > self.max_length {
-                return Err(line_too_long(self.max_length));
-            }
-            return Ok(None);
-        };
-        let line = &buf[..at];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() > self.max_length {
-            return Err(line_too_long(self.max_length));
+        match take_line(buf, self.max_length)? {
+            Some((used, line)) => line.map(|line| Some((used, line))),
+            None => Ok(None),
         }
-        Ok(Some((at + 1, utf8(line)?)))
     }
 
     fn decode_eof(&mut self, buf: &[u8]) -> io::Result<Option<(usize, String)>> {
@@ -201,7 +193,27 @@ impl Decoder for LinesCodec {
     }
 }
 
-fn utf8(bytes: &[u8]) -> io::Result<String> {
+/// The line `buf` starts with, without its `\n` or `\r\n`: `Some((bytes it took, the
+/// line))` if `buf` holds a whole line — the line an error if it is longer than `max`
+/// or not UTF-8, the bytes taken all the same (a caller may skip it) — or `None` for
+/// more bytes. `Err` for a partial line already longer than `max`.
+pub(super) fn take_line(buf: &[u8], max: usize) -> io::Result<Option<(usize, io::Result<String>)>> {
+    let Some(at) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > max {
+            return Err(line_too_long(max));
+        }
+        return Ok(None);
+    };
+    let line = &buf[..at];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > max {
+        return Ok(Some((at + 1, Err(line_too_long(max)))));
+    }
+    Ok(Some((at + 1, utf8(line))))
+}
+
+/// `bytes` as a `String`, or an `InvalidData` error.
+pub(super) fn utf8(bytes: &[u8]) -> io::Result<String> {
     String::from_utf8(bytes.to_vec())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the line is not UTF-8"))
 }
