@@ -170,3 +170,39 @@ fn dropping_the_server_cancels_its_connections() {
     })
     .unwrap();
 }
+
+/// A listener that fails (shut down under the server) ends `serve` with its error, but
+/// only after the open connections' grace period: a connection in progress finishes.
+#[test]
+fn a_failed_listener_ends_serve_after_the_grace_period() {
+    use std::os::fd::AsRawFd;
+
+    ringlet::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fd = listener.as_raw_fd();
+        let server = ringlet::spawn(async move {
+            Server::new(listener)
+                .grace(Duration::from_secs(5))
+                .on_accept_error(|_| {})
+                .serve_until(std::future::pending(), |stream: TcpStream, _| async move {
+                    sleep(Duration::from_millis(50)).await;
+                    bye(stream).await;
+                })
+                .await
+        });
+        let client = TcpStream::connect(addr).await.unwrap();
+        sleep(Duration::from_millis(10)).await;
+        // SAFETY: shutdown(2) takes no pointers; `fd` is the listener's, still open.
+        assert_eq!(unsafe { libc::shutdown(fd, libc::SHUT_RDWR) }, 0);
+        let error = server.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+        let (n, buf) = client.read(Vec::with_capacity(8)).await;
+        assert_eq!(
+            &buf[..n.unwrap()],
+            b"bye",
+            "the open connection finished first"
+        );
+    })
+    .unwrap();
+}

@@ -41,7 +41,8 @@ const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(100);
 /// out of file descriptors (`EMFILE`, `ENFILE`) pauses accepting briefly, while the open
 /// connections keep being served, then accepts again. Both go to the error hook
 /// ([`on_accept_error`](Server::on_accept_error); by default one line on stderr). Any
-/// other accept error is about the listener itself and ends [`serve`](Server::serve).
+/// other accept error is about the listener itself: accepting stops, the open connections
+/// still get their grace period, and [`serve`](Server::serve) returns the error.
 ///
 /// One server per listener: for every core, run one on each worker, each on its own
 /// `SO_REUSEPORT` listener.
@@ -147,7 +148,8 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// An accept error about the listener itself (not one connection's).
+    /// An accept error about the listener itself (not one connection's), once the open
+    /// connections' grace period is over.
     ///
     /// # Cancel safety
     ///
@@ -181,7 +183,7 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// An accept error about the listener itself (not one connection's).
+    /// As [`serve`](Server::serve).
     ///
     /// # Cancel safety
     ///
@@ -204,6 +206,7 @@ impl Server {
             open.start(handler(stream, peer));
         };
         let mut shutdown = pin!(shutdown);
+        let mut failed = None;
         loop {
             let mut accept = pin!(self.listener.accept());
             let result = match select(accept.as_mut(), shutdown.as_mut()).await {
@@ -231,21 +234,29 @@ impl Server {
                     report.accept_errors += 1;
                     (self.on_error)(&e);
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        let before = report.accepted;
-        drain_backlog(self.listener, &self.on_error, |stream, peer| {
-            start(stream, peer, &mut report)
-        })
-        .await;
-        report.drained = report.accepted - before;
+        if failed.is_none() {
+            let before = report.accepted;
+            drain_backlog(self.listener, &self.on_error, |stream, peer| {
+                start(stream, peer, &mut report)
+            })
+            .await;
+            report.drained = report.accepted - before;
+        }
         report.open_at_shutdown = open.count();
         let finished = crate::time::timeout(self.grace, open.all_closed()).await;
         if finished.is_err() {
             report.cut = open.cut();
         }
-        Ok(report)
+        match failed {
+            None => Ok(report),
+            Some(e) => Err(e),
+        }
     }
 }
 
