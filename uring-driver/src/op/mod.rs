@@ -351,6 +351,11 @@ impl<T: MultishotCompletable> MultishotOp<T> {
     }
 
     /// Waits for the next item; `None` once the stream has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an item the kernel posts while no `next` waits is kept in the op's
+    /// slot for the next call.
     pub async fn next(&mut self) -> Option<T::Item> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
