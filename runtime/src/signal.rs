@@ -176,9 +176,15 @@ pub fn ctrl_c() -> CtrlC {
     }
 }
 
-/// Completes when the process receives SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker
-/// and Kubernetes send to stop a service) after this call: the signal for a graceful
-/// stop. Installs both handlers, as [`ctrl_c`] does for SIGINT.
+/// Completes once the process has received SIGINT (Ctrl-C) or SIGTERM (what systemd,
+/// Docker and Kubernetes send to stop a service): the signal for a graceful stop.
+/// Installs both handlers, as [`ctrl_c`] does for SIGINT.
+///
+/// Unlike [`ctrl_c`], which waits for a delivery after the call, a request to stop is a
+/// state: once one of the two signals has been caught, every `shutdown()` completes,
+/// made before or after it. So the servers of several workers all stop, however late
+/// each started listening. (A signal that arrives before any handler is installed ends
+/// the process, as it would without ringlet.)
 ///
 /// # Errors
 ///
@@ -186,7 +192,10 @@ pub fn ctrl_c() -> CtrlC {
 pub fn shutdown() -> CtrlC {
     CtrlC {
         setup: Some(listen(libc::SIGINT).and_then(|()| listen(libc::SIGTERM))),
-        listeners: vec![Listener::new(libc::SIGINT), Listener::new(libc::SIGTERM)],
+        listeners: vec![
+            Listener::since_start(libc::SIGINT),
+            Listener::since_start(libc::SIGTERM),
+        ],
     }
 }
 
@@ -264,6 +273,16 @@ impl Listener {
         Listener {
             signal,
             seen: handlers::count(signal),
+            read: None,
+        }
+    }
+
+    /// A listener that counts every delivery since the handler was installed, however
+    /// long before this.
+    fn since_start(signal: libc::c_int) -> Listener {
+        Listener {
+            signal,
+            seen: 0,
             read: None,
         }
     }

@@ -88,3 +88,24 @@ fn signals_that_cannot_be_caught_are_refused() {
     }
     assert_eq!(SignalKind::terminate().as_raw(), libc::SIGTERM);
 }
+
+/// A request to stop is a state: a `shutdown()` made after SIGTERM was caught completes
+/// at once (so every worker's server stops, however late it started listening), while a
+/// `ctrl_c()`-style listener made after it waits for the next delivery.
+#[test]
+fn shutdown_made_after_the_signal_still_completes() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async {
+        let first = shutdown();
+        raise_after(libc::SIGTERM, Duration::from_millis(10));
+        timeout(Duration::from_secs(10), first)
+            .await
+            .unwrap()
+            .unwrap();
+        let late = shutdown();
+        timeout(Duration::from_millis(500), late)
+            .await
+            .expect("a shutdown() made after the signal completes at once")
+            .unwrap();
+    });
+}
