@@ -100,6 +100,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Catch SIGINT and SIGTERM from now on (the workers' shutdown futures see a signal
+    // caught before they start listening): a client that saw the line below may signal.
+    drop(ringlet::signal::shutdown());
     match listeners[0].local_addr() {
         Ok(addr) => println!("listening on {addr}"),
         Err(e) => eprintln!("http-server: listening, address unknown: {e}"),
