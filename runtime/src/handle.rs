@@ -15,7 +15,7 @@ use std::thread::{self, Thread};
 
 use crate::executor::context;
 use crate::executor::queue::{Job, WorkerSet};
-use crate::task::{RemoteJoinHandle, remote_job};
+use crate::task::{RemoteJoinHandle, TaskInfo, remote_job};
 
 /// A handle to a [`Runtime`](crate::Runtime) that any thread can hold: cheap to clone,
 /// `Send` and `Sync`. It spawns tasks onto the runtime's workers from outside them — a
@@ -72,6 +72,7 @@ impl Handle {
     ///
     /// [`SpawnError::NoSuchWorker`] for an index out of range, [`SpawnError::Shutdown`]
     /// once the runtime (or that worker) has stopped.
+    #[track_caller]
     pub fn spawn_on<M, F>(
         &self,
         index: usize,
@@ -86,7 +87,7 @@ impl Handle {
         if index >= workers {
             return Err(SpawnError::NoSuchWorker { index, workers });
         }
-        let (job, handle) = remote_job(make);
+        let (job, handle) = remote_job(make, TaskInfo::here());
         self.send(index, job).map_err(|_| SpawnError::Shutdown)?;
         Ok(handle)
     }
@@ -98,6 +99,7 @@ impl Handle {
     /// # Errors
     ///
     /// [`SpawnError::Shutdown`] once the runtime has stopped.
+    #[track_caller]
     pub fn spawn<M, F>(&self, make: M) -> Result<RemoteJoinHandle<F::Output>, SpawnError>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -109,7 +111,7 @@ impl Handle {
         let mut order: Vec<usize> = (0..workers).map(|i| (start + i) % workers).collect();
         // Stable: among equal loads, the turn order stands.
         order.sort_by_key(|&index| self.set.get(index).map_or(usize::MAX, |w| w.load()));
-        let (mut job, handle) = remote_job(make);
+        let (mut job, handle) = remote_job(make, TaskInfo::here());
         for index in order {
             match self.send(index, job) {
                 Ok(()) => return Ok(handle),

@@ -20,6 +20,7 @@ use super::queue::{Job, PosterGuard, Shared, WorkerSet};
 use super::raw::TaskCell;
 use super::timers::Timers;
 use crate::error::named_buf;
+use crate::task::TaskInfo;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
@@ -110,7 +111,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
 }
 
 /// Spawns `future` on the current worker; `None` outside a runtime.
-pub(crate) fn spawn<F>(future: F) -> Option<JoinHandle<F::Output>>
+pub(crate) fn spawn<F>(future: F, info: TaskInfo) -> Option<JoinHandle<F::Output>>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -118,7 +119,7 @@ where
     with_current(|core| {
         let cell = core
             .local
-            .register(|key| TaskCell::new(future, core.shared.clone(), key));
+            .register(|key| TaskCell::new(future, core.shared.clone(), key, info));
         cell.schedule();
         JoinHandle::new(cell)
     })

@@ -23,6 +23,7 @@ pub(crate) trait Cancel {
 
 /// A task as its `JoinHandle` sees it. Owner thread only (task cell rule 1).
 pub(crate) trait JoinTarget<T>: Cancel {
+    fn task_info(&self) -> &crate::task::TaskInfo;
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     fn detach(&self);
 }
@@ -132,6 +133,16 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
         self.raw.is_finished()
+    }
+
+    /// The task's id, spawn location and name.
+    pub fn info(&self) -> &crate::task::TaskInfo {
+        self.raw.task_info()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> crate::task::TaskId {
+        self.raw.task_info().id()
     }
 }
 

@@ -5,8 +5,8 @@
 //! `worker.rs` (the loop, worker threads) → `context.rs` (the current worker: spawn, its
 //! ring, its timers) → `raw.rs` (the task cell) and `waker.rs` (the `block_on` waker) →
 //! `queue.rs` (what other threads reach: remote queue, eventfd) → `local.rs` (the ready
-//! queue, the registry, the owner thread), with `join.rs`, `inbox.rs` and `timers.rs` as
-//! leaves. Nothing here imports a module above `executor/`.
+//! queue, the registry, the owner thread), with `join.rs`, `inbox.rs`, `timers.rs` and
+//! `stall.rs` (the stall detector) as leaves. Nothing here imports a module above `executor/`.
 //!
 //! Owns: nothing itself. Must not import from above `executor/`.
 
@@ -16,6 +16,7 @@ pub(crate) mod join;
 mod local;
 pub(crate) mod queue;
 mod raw;
+pub(crate) mod stall;
 pub(crate) mod timers;
 mod waker;
 pub(crate) mod worker;

@@ -36,6 +36,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::join::{Cancel, JoinError, JoinTarget};
 use super::local::{self, Runnable};
 use super::queue::Shared;
+use crate::task::TaskInfo;
 
 const SCHEDULED: u8 = 1;
 const RUNNING: u8 = 2;
@@ -51,6 +52,8 @@ enum Stage<F: Future> {
 
 pub(crate) struct TaskCell<F: Future> {
     state: AtomicU8,
+    /// The task's id, spawn location and name (immutable; read from any thread).
+    info: TaskInfo,
     shared: Arc<Shared>,
     registry_key: usize,
     stage: UnsafeCell<Stage<F>>,
@@ -66,9 +69,15 @@ unsafe impl<F: Future> Send for TaskCell<F> {}
 unsafe impl<F: Future> Sync for TaskCell<F> {}
 
 impl<F: Future + 'static> TaskCell<F> {
-    pub(crate) fn new(future: F, shared: Arc<Shared>, registry_key: usize) -> Arc<Self> {
+    pub(crate) fn new(
+        future: F,
+        shared: Arc<Shared>,
+        registry_key: usize,
+        info: TaskInfo,
+    ) -> Arc<Self> {
         Arc::new(TaskCell {
             state: AtomicU8::new(0),
+            info,
             shared,
             registry_key,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -123,6 +132,10 @@ impl<F: Future> TaskCell<F> {
 }
 
 impl<F: Future + 'static> Runnable for TaskCell<F> {
+    fn info(&self) -> &TaskInfo {
+        &self.info
+    }
+
     fn run(self: Arc<Self>) {
         self.assert_owner();
         let prev = self
@@ -155,7 +168,11 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
                 self.state.fetch_and(!RUNNING, Ordering::AcqRel);
             }
             Ok(Poll::Ready(output)) => self.finish(stage, Ok(output)),
-            Err(payload) => self.finish(stage, Err(JoinError::Panicked(payload))),
+            Err(payload) => {
+                // The panic message above names the thread, not the task: say which.
+                eprintln!("ringlet: {} panicked", self.info);
+                self.finish(stage, Err(JoinError::Panicked(payload)));
+            }
         }
     }
 
@@ -189,6 +206,10 @@ impl<F: Future + 'static> Cancel for TaskCell<F> {
 }
 
 impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+    fn task_info(&self) -> &TaskInfo {
+        &self.info
+    }
+
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let state = self.state.load(Ordering::Acquire);
         if state & COMPLETE == 0 || state & RUNNING != 0 {

@@ -20,7 +20,9 @@ use uring_driver::{Handle, Op, SharedFd};
 use super::context::{Core, Enter};
 use super::local::OwnerGuard;
 use super::queue::{Shared, WorkerSet};
+use super::stall::StallWatch;
 use super::waker::MainWaker;
+use crate::task::TaskInfo;
 
 /// How many task polls may run between two trips into the kernel, so that a flood of
 /// ready tasks cannot keep completions waiting. While tasks are ready and the budget
@@ -40,6 +42,8 @@ pub(crate) struct Worker {
     due: RefCell<Vec<Waker>>,
     /// How long an idle worker busy-polls before it sleeps (`Builder::spin_before_park`).
     spin: Option<Duration>,
+    /// The stall detector, if the runtime was built with one.
+    stall: Option<StallWatch>,
 }
 
 impl Worker {
@@ -48,6 +52,7 @@ impl Worker {
         index: usize,
         set: Arc<WorkerSet>,
         spin: Option<Duration>,
+        stall: Option<StallWatch>,
     ) -> std::io::Result<Rc<Worker>> {
         let ring = match driver.can_post_wake() {
             true => Some(driver.clone_ring_fd()?),
@@ -60,6 +65,7 @@ impl Worker {
             wake_read: RefCell::new(None),
             due: RefCell::new(Vec::new()),
             spin,
+            stall,
         }))
     }
 
@@ -68,7 +74,11 @@ impl Worker {
     }
 
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
+        // Who the future is, for stall reports (read here: a closure would not track it).
+        let location = std::panic::Location::caller();
+        let info = self.stall.as_ref().map(|_| TaskInfo::new(location, None));
         let _enter = Enter::new(self.core.clone(), true);
         let local = &self.core.local;
         let main = MainWaker::new(self.core.shared.clone());
@@ -79,7 +89,12 @@ impl Worker {
         loop {
             if main.take() {
                 polls += 1;
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                let start = self.stall.as_ref().map(|_| Instant::now());
+                let poll = future.as_mut().poll(&mut cx);
+                if let (Some(watch), Some(info), Some(start)) = (&self.stall, &info, start) {
+                    watch.check(self.core.index, info, start);
+                }
+                if let Poll::Ready(output) = poll {
                     return output;
                 }
             }
@@ -119,9 +134,15 @@ impl Worker {
     fn run_tasks(&self) -> usize {
         for ran in 0..TASK_BUDGET {
             let task = self.core.local.pop();
-            match task {
-                Some(task) => task.run(),
-                None => return ran,
+            match (task, &self.stall) {
+                (Some(task), None) => task.run(),
+                (Some(task), Some(watch)) => {
+                    let start = Instant::now();
+                    let this = task.clone();
+                    task.run();
+                    watch.check(self.core.index, this.info(), start);
+                }
+                (None, _) => return ran,
             }
         }
         TASK_BUDGET
@@ -255,6 +276,7 @@ pub(crate) struct ThreadConfig {
     pub(crate) pin_cpu: Option<usize>,
     pub(crate) set: Arc<WorkerSet>,
     pub(crate) spin: Option<Duration>,
+    pub(crate) stall: Option<StallWatch>,
 }
 
 /// Starts worker `config.index` on its own thread: its ring is created there (a
@@ -277,6 +299,7 @@ pub(crate) fn spawn_thread(
                     config.index,
                     config.set,
                     config.spin,
+                    config.stall,
                 )?;
                 Ok((driver, worker))
             };

@@ -57,6 +57,7 @@ impl<T: 'static> TaskGroup<T> {
     /// # Panics
     ///
     /// Outside a ringlet runtime, as [`spawn`](crate::spawn).
+    #[track_caller]
     pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,

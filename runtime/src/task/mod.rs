@@ -18,17 +18,21 @@ use std::future::Future;
 use std::task::Poll;
 
 use crate::executor::context;
+
 pub use crate::executor::join::{AbortHandle, JoinError, JoinHandle};
 
 mod blocking;
 mod gather;
 mod group;
+mod info;
 mod remote;
 mod set;
 
+pub use crate::executor::stall::Stall;
 pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
+pub use info::{Builder, TaskId, TaskInfo};
 
 /// [`TaskGroup`] by the name tokio users know it by: `spawn` returns an [`AbortHandle`],
 /// `join_next` waits for any task, `abort_all` cancels them, dropping it cancels them.
@@ -60,12 +64,14 @@ pub use remote::{RemoteJoinHandle, spawn_on};
 /// The task runs whether or not the handle is awaited: dropping the `JoinHandle` (or a
 /// future awaiting it) detaches the task and does not cancel it; [`JoinHandle::cancel`]
 /// does.
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::spawn(future).expect("ringlet::spawn called outside a ringlet runtime")
+    context::spawn(future, TaskInfo::here())
+        .expect("ringlet::spawn called outside a ringlet runtime")
 }
 
 /// Lets other ready tasks (and a trip into the kernel) run before continuing.

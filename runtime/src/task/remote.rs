@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::JoinError;
+use super::{JoinError, TaskInfo};
 use crate::executor::context;
 use crate::executor::queue::Job;
 
@@ -60,6 +60,8 @@ impl<T> Drop for Completer<T> {
 struct RemoteTask<F: Future> {
     future: Option<Pin<Box<F>>>,
     completer: Completer<F::Output>,
+    /// Who the task is, for the line that reports its panic.
+    info: TaskInfo,
 }
 
 impl<F: Future> RemoteTask<F> {
@@ -98,7 +100,10 @@ impl<F: Future> Future for RemoteTask<F> {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => this.finish(Ok(output)),
-            Err(payload) => this.finish(Err(JoinError::Panicked(payload))),
+            Err(payload) => {
+                eprintln!("ringlet: {} panicked", this.info);
+                this.finish(Err(JoinError::Panicked(payload)))
+            }
         }
     }
 }
@@ -106,7 +111,7 @@ impl<F: Future> Future for RemoteTask<F> {
 /// The job that builds a future with `make` on the worker that runs it and spawns it
 /// there as a task, and the handle of that task. Dropping the job unrun resolves the
 /// handle as cancelled.
-pub(crate) fn remote_job<M, F>(make: M) -> (Job, RemoteJoinHandle<F::Output>)
+pub(crate) fn remote_job<M, F>(make: M, info: TaskInfo) -> (Job, RemoteJoinHandle<F::Output>)
 where
     M: FnOnce() -> F + Send + 'static,
     F: Future + 'static,
@@ -130,8 +135,10 @@ where
                 let task = RemoteTask {
                     future: Some(Box::pin(future)),
                     completer,
+                    info: info.clone(),
                 };
-                drop(super::spawn(task));
+                // Inside a job, so on a worker: spawning succeeds.
+                drop(context::spawn(task, info));
             }
             Err(payload) => completer.complete(Err(JoinError::Panicked(payload))),
         }
@@ -140,13 +147,14 @@ where
 }
 
 /// Builds a future with `make` on worker `index` and runs it there as a task.
+#[track_caller]
 pub(crate) fn spawn_made_on<M, F>(index: usize, make: M) -> RemoteJoinHandle<F::Output>
 where
     M: FnOnce() -> F + Send + 'static,
     F: Future + 'static,
     F::Output: Send + 'static,
 {
-    let (job, handle) = remote_job(make);
+    let (job, handle) = remote_job(make, TaskInfo::here());
     if let Err(job) = context::run_job_on(index, job) {
         // No such worker (or it stopped): dropping the job resolves the handle as cancelled.
         drop(job);
@@ -183,6 +191,7 @@ where
 /// assert_eq!(on, Some(1));
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_on<M, F>(index: usize, make: M) -> RemoteJoinHandle<F::Output>
 where
     M: FnOnce() -> F + Send + 'static,
