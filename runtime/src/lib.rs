@@ -48,6 +48,7 @@ mod handle;
 pub mod io;
 mod io_util;
 mod macros;
+pub mod metrics;
 pub mod net;
 mod runtime;
 pub mod signal;

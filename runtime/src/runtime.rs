@@ -272,6 +272,18 @@ impl Runtime {
         Builder::default()
     }
 
+    /// A snapshot of every worker's counters (tasks, polls, parking, wakes; always
+    /// counted, each by its own worker without atomic read-modify-writes). Subtract an
+    /// earlier snapshot ([`RuntimeMetrics::since`](crate::metrics::RuntimeMetrics::since))
+    /// for rates. From inside a task, [`metrics::snapshot`](crate::metrics::snapshot).
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        crate::metrics::RuntimeMetrics {
+            workers: (0..self.set.len())
+                .filter_map(|index| self.set.get(index).map(|w| w.metrics(index)))
+                .collect(),
+        }
+    }
+
     /// Number of workers.
     pub fn workers(&self) -> usize {
         self.set.len()

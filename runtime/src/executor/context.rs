@@ -120,6 +120,7 @@ where
         let cell = core
             .local
             .register(|key| TaskCell::new(future, core.shared.clone(), key, info));
+        core.shared.counters().spawned();
         cell.schedule();
         JoinHandle::new(cell)
     })

@@ -6,7 +6,7 @@
 //! ring, its timers) → `raw.rs` (the task cell) and `waker.rs` (the `block_on` waker) →
 //! `queue.rs` (what other threads reach: remote queue, eventfd) → `local.rs` (the ready
 //! queue, the registry, the owner thread), with `join.rs`, `inbox.rs`, `timers.rs` and
-//! `stall.rs` (the stall detector) as leaves. Nothing here imports a module above `executor/`.
+//! `stall.rs` (the stall detector) and `metrics.rs` (the counters) as leaves. Nothing here imports a module above `executor/`.
 //!
 //! Owns: nothing itself. Must not import from above `executor/`.
 
@@ -14,6 +14,7 @@ pub(crate) mod context;
 mod inbox;
 pub(crate) mod join;
 mod local;
+pub(crate) mod metrics;
 pub(crate) mod queue;
 mod raw;
 pub(crate) mod stall;

@@ -13,6 +13,7 @@
 //! [`WorkerSet`], [`PosterGuard`]. Must not touch what is local to the worker's thread
 //! except through `local.rs`'s checked push.
 
+use super::metrics::{Counters, WorkerMetrics};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -90,6 +91,8 @@ pub(crate) struct Shared {
     /// The worker's live tasks as of its last trip into the kernel: what
     /// `Handle::spawn` compares to pick the least-loaded worker.
     load: AtomicUsize,
+    /// The worker's counters (written by its thread only).
+    counters: Counters,
 }
 
 impl Shared {
@@ -109,6 +112,7 @@ impl Shared {
             spinning: AtomicBool::new(false),
             posted: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            counters: Counters::new(),
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
             load: AtomicUsize::new(0),
@@ -170,7 +174,6 @@ impl Shared {
 
     /// How many wakes reached this worker by a CQE posted into its ring, and how many by
     /// its eventfd.
-    #[cfg(test)]
     pub(crate) fn wake_counts(&self) -> (u64, u64) {
         (
             self.posted.load(Ordering::Relaxed),
@@ -201,6 +204,17 @@ impl Shared {
     }
 
     /// Publishes the worker's count of live tasks (its own thread, once per turn).
+    /// The worker's counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A snapshot of the worker's counters; `index` is its place in the runtime.
+    pub(crate) fn metrics(&self, index: usize) -> WorkerMetrics {
+        let (posted, written) = self.wake_counts();
+        self.counters.snapshot(index, posted + written)
+    }
+
     pub(crate) fn publish_load(&self, tasks: usize) {
         self.load.store(tasks, Ordering::Relaxed);
     }

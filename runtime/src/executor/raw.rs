@@ -35,6 +35,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::join::{Cancel, JoinError, JoinTarget};
 use super::local::{self, Runnable};
+use super::metrics::Ended;
 use super::queue::Shared;
 use crate::task::TaskInfo;
 
@@ -96,6 +97,11 @@ impl<F: Future + 'static> TaskCell<F> {
     /// Drops the future in place, stores the result, marks the task complete and wakes the
     /// joiner. Called with `RUNNING` set, on the owner thread.
     fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+        self.shared.counters().ended(match &result {
+            Ok(_) => Ended::Completed,
+            Err(JoinError::Cancelled) => Ended::Cancelled,
+            Err(JoinError::Panicked(_)) => Ended::Panicked,
+        });
         // Rule 6: the pinned future is dropped where it lies. Dropping it runs user
         // destructors; a panic there must not unwind through the worker (assigning drops
         // the old value in place and stores the new one even if that drop unwinds).
@@ -163,6 +169,7 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
         // SAFETY: the future lives inside the Arc'd cell, which the registry keeps alive
         // until the future is dropped in place (rule 6: `finish` assigns over the stage).
         let future = unsafe { std::pin::Pin::new_unchecked(future) };
+        self.shared.counters().polled(1);
         match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
             Ok(Poll::Pending) => {
                 self.state.fetch_and(!RUNNING, Ordering::AcqRel);

@@ -37,6 +37,11 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// Timers not fired yet.
+    pub(crate) fn pending(&self) -> usize {
+        self.armed
+    }
+
     /// Registers a timer; returns its key.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> usize {
         let seq = self.next_seq;

@@ -19,6 +19,7 @@ use uring_driver::{Handle, Op, SharedFd};
 
 use super::context::{Core, Enter};
 use super::local::OwnerGuard;
+use super::metrics::Counters;
 use super::queue::{Shared, WorkerSet};
 use super::stall::StallWatch;
 use super::waker::MainWaker;
@@ -154,6 +155,9 @@ impl Worker {
     fn turn(&self, idle: bool, still_idle: &dyn Fn() -> bool) {
         let driver = &self.core.driver;
         self.core.shared.publish_load(self.core.local.task_count());
+        let counters = self.core.shared.counters();
+        let ready = self.core.local.with_ready(|ready| ready.len());
+        counters.publish_queues(ready, self.core.timers.borrow().pending());
         let mut wake_read = self.wake_read.borrow_mut();
         let read =
             wake_read.get_or_insert_with(|| Op::read(driver, &self.wake_fd, Box::new([0u8; 8])));
@@ -163,10 +167,10 @@ impl Worker {
             match self.spin {
                 Some(spin) => match self.spin_for_work(spin, next, still_idle) {
                     Ok(true) => Ok(0),
-                    Ok(false) => Self::park(driver, next),
+                    Ok(false) => Self::park(driver, next, counters),
                     Err(e) => Err(e),
                 },
-                None => Self::park(driver, next),
+                None => Self::park(driver, next, counters),
             }
         } else {
             driver.submit()
@@ -183,9 +187,12 @@ impl Worker {
     }
 
     /// Sleeps in the kernel until a completion, a remote wake, or the timer due at `next`.
-    fn park(driver: &Handle, next: Option<Instant>) -> std::io::Result<usize> {
-        let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
-        driver.park(timeout)
+    fn park(driver: &Handle, next: Option<Instant>, counters: &Counters) -> std::io::Result<usize> {
+        let now = Instant::now();
+        let timeout = next.map(|d| d.saturating_duration_since(now));
+        let woken = driver.park(timeout);
+        counters.parked(now);
+        woken
     }
 
     /// Busy-polls for up to `spin`, never past the timer due at `next`: non-blocking trips

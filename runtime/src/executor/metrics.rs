@@ -1,0 +1,206 @@
+//! Per-worker counters, always on: tasks, polls, parking. Each is written by its worker's
+//! thread only, with a relaxed load and store (no atomic read-modify-write on the hot
+//! path), and read from any thread when a snapshot is asked for.
+//!
+//! Owns: [`Counters`] and the snapshot types. Must not make a counted event cost a
+//! syscall or a contended cache line: only the owner writes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// One worker's counters, on cache lines of their own: other threads write the rest of
+/// the worker's shared state (its remote queue), and must not bounce these.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct Counters {
+    started: Instant,
+    spawned: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    panicked: AtomicU64,
+    polls: AtomicU64,
+    parks: AtomicU64,
+    parked_ns: AtomicU64,
+    /// As of the worker's last trip into the kernel.
+    ready: AtomicU64,
+    timers: AtomicU64,
+}
+
+/// Adds `n` to a counter only its owner thread writes.
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
+}
+
+/// How a task ended, for the counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ended {
+    Completed,
+    Cancelled,
+    Panicked,
+}
+
+impl Counters {
+    pub(crate) fn new() -> Counters {
+        Counters {
+            started: Instant::now(),
+            spawned: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
+            parked_ns: AtomicU64::new(0),
+            ready: AtomicU64::new(0),
+            timers: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn spawned(&self) {
+        add(&self.spawned, 1);
+    }
+
+    pub(crate) fn ended(&self, how: Ended) {
+        add(
+            match how {
+                Ended::Completed => &self.completed,
+                Ended::Cancelled => &self.cancelled,
+                Ended::Panicked => &self.panicked,
+            },
+            1,
+        );
+    }
+
+    pub(crate) fn polled(&self, polls: u64) {
+        add(&self.polls, polls);
+    }
+
+    pub(crate) fn parked(&self, since: Instant) {
+        add(&self.parks, 1);
+        add(&self.parked_ns, since.elapsed().as_nanos() as u64);
+    }
+
+    /// The ready-queue depth and pending timers, as of a trip into the kernel.
+    pub(crate) fn publish_queues(&self, ready: usize, timers: usize) {
+        self.ready.store(ready as u64, Ordering::Relaxed);
+        self.timers.store(timers as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, index: usize, remote_wakes: u64) -> WorkerMetrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (spawned, completed) = (get(&self.spawned), get(&self.completed));
+        let (cancelled, panicked) = (get(&self.cancelled), get(&self.panicked));
+        WorkerMetrics {
+            worker: index,
+            uptime: self.started.elapsed(),
+            tasks_spawned: spawned,
+            tasks_completed: completed,
+            tasks_cancelled: cancelled,
+            tasks_panicked: panicked,
+            tasks_alive: spawned.saturating_sub(completed + cancelled + panicked),
+            polls: get(&self.polls),
+            parks: get(&self.parks),
+            parked: Duration::from_nanos(get(&self.parked_ns)),
+            remote_wakes,
+            ready_depth: get(&self.ready),
+            timers_pending: get(&self.timers),
+        }
+    }
+}
+
+/// A snapshot of one worker's counters ([`Runtime::metrics`](crate::Runtime::metrics)).
+/// Counters only grow: subtract an earlier snapshot's ([`since`](WorkerMetrics::since))
+/// for what happened in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// The worker's index.
+    pub worker: usize,
+    /// Time since the worker started.
+    pub uptime: Duration,
+    /// Tasks spawned on this worker (locally or sent from elsewhere).
+    pub tasks_spawned: u64,
+    /// Tasks that ran to completion.
+    pub tasks_completed: u64,
+    /// Tasks cancelled (by a handle, a group, a dropped server, or the runtime's end).
+    pub tasks_cancelled: u64,
+    /// Tasks that panicked.
+    pub tasks_panicked: u64,
+    /// Tasks spawned and not yet ended.
+    pub tasks_alive: u64,
+    /// Task polls (not counting the `block_on` future's).
+    pub polls: u64,
+    /// Times the worker slept in the kernel with nothing to run.
+    pub parks: u64,
+    /// Time spent asleep in the kernel; `uptime - parked` is the time busy.
+    pub parked: Duration,
+    /// Wake-ups other threads sent to this worker (a completion posted to its ring, or an
+    /// eventfd write).
+    pub remote_wakes: u64,
+    /// Tasks ready to run, as of the worker's last trip into the kernel.
+    pub ready_depth: u64,
+    /// Sleeps and timeouts pending, as of the worker's last trip into the kernel.
+    pub timers_pending: u64,
+}
+
+impl WorkerMetrics {
+    /// What happened between `earlier` (a snapshot of the same worker) and this one: the
+    /// counters' differences (the gauges — alive, ready depth, timers — are this
+    /// snapshot's).
+    pub fn since(&self, earlier: &WorkerMetrics) -> WorkerMetrics {
+        WorkerMetrics {
+            worker: self.worker,
+            uptime: self.uptime.saturating_sub(earlier.uptime),
+            tasks_spawned: self.tasks_spawned - earlier.tasks_spawned,
+            tasks_completed: self.tasks_completed - earlier.tasks_completed,
+            tasks_cancelled: self.tasks_cancelled - earlier.tasks_cancelled,
+            tasks_panicked: self.tasks_panicked - earlier.tasks_panicked,
+            tasks_alive: self.tasks_alive,
+            polls: self.polls - earlier.polls,
+            parks: self.parks - earlier.parks,
+            parked: self.parked.saturating_sub(earlier.parked),
+            remote_wakes: self.remote_wakes - earlier.remote_wakes,
+            ready_depth: self.ready_depth,
+            timers_pending: self.timers_pending,
+        }
+    }
+
+    /// The share of `uptime` spent busy (not asleep in the kernel), from 0 to 1.
+    pub fn busy_ratio(&self) -> f64 {
+        let up = self.uptime.as_secs_f64();
+        if up == 0.0 {
+            return 0.0;
+        }
+        (1.0 - self.parked.as_secs_f64() / up).clamp(0.0, 1.0)
+    }
+}
+
+/// Snapshots of every worker's counters, worker 0 first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// One per worker, by index.
+    pub workers: Vec<WorkerMetrics>,
+}
+
+impl RuntimeMetrics {
+    /// What happened between `earlier` and this snapshot, worker by worker (as
+    /// [`WorkerMetrics::since`]).
+    pub fn since(&self, earlier: &RuntimeMetrics) -> RuntimeMetrics {
+        RuntimeMetrics {
+            workers: self
+                .workers
+                .iter()
+                .zip(&earlier.workers)
+                .map(|(now, then)| now.since(then))
+                .collect(),
+        }
+    }
+
+    /// The sum of a counter over the workers, e.g. `m.total(|w| w.polls)`.
+    pub fn total(&self, counter: impl Fn(&WorkerMetrics) -> u64) -> u64 {
+        self.workers.iter().map(counter).sum()
+    }
+}

@@ -1,0 +1,37 @@
+//! What the runtime is doing, in numbers: per-worker counters of tasks, polls and
+//! parking, always on and cheap (each written only by its own worker, without atomic
+//! read-modify-writes; read when a snapshot is taken).
+//!
+//! ```
+//! let rt = ringlet::Runtime::builder().workers(1).build()?;
+//! let before = rt.metrics();
+//! rt.block_on(async {
+//!     for _ in 0..10 {
+//!         ringlet::spawn(async {}).await.unwrap();
+//!     }
+//! });
+//! let delta = rt.metrics().since(&before);
+//! assert_eq!(delta.total(|w| w.tasks_spawned), 10);
+//! assert_eq!(delta.total(|w| w.tasks_completed), 10);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Owns: the public face of the counters (`executor/metrics.rs` keeps them).
+
+use crate::executor::context;
+pub use crate::executor::metrics::{RuntimeMetrics, WorkerMetrics};
+
+/// A snapshot of every worker of the current runtime, from inside it (as
+/// [`Runtime::metrics`](crate::Runtime::metrics)); `None` outside a runtime.
+pub fn snapshot() -> Option<RuntimeMetrics> {
+    context::with_current(|core| RuntimeMetrics {
+        workers: (0..core.set.len())
+            .filter_map(|index| core.set.get(index).map(|w| w.metrics(index)))
+            .collect(),
+    })
+}
+
+/// A snapshot of the current worker; `None` outside a runtime.
+pub fn this_worker() -> Option<WorkerMetrics> {
+    context::with_current(|core| core.shared.metrics(core.index))
+}

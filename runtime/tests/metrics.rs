@@ -1,0 +1,74 @@
+//! Per-worker counters: known work gives exact counts.
+
+use std::time::Duration;
+
+use ringlet::Runtime;
+use ringlet::time::sleep;
+
+#[test]
+fn known_work_gives_exact_task_and_poll_counts() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let before = rt.metrics();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                ringlet::spawn(async {
+                    for _ in 0..3 {
+                        ringlet::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        // Cancelled before its first poll: dropped without being polled.
+        let cancelled = ringlet::spawn(async {});
+        cancelled.cancel();
+        let panics = ringlet::spawn(async { panic!("counted") });
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert!(panics.await.unwrap_err().is_panic());
+    });
+    let delta = rt.metrics().since(&before);
+    let w = &delta.workers[0];
+    assert_eq!(w.tasks_spawned, 12, "{w:?}");
+    assert_eq!(w.tasks_completed, 10, "{w:?}");
+    assert_eq!(w.tasks_cancelled, 1, "{w:?}");
+    assert_eq!(w.tasks_panicked, 1, "{w:?}");
+    assert_eq!(w.tasks_alive, 0, "{w:?}");
+    // Each yielding task: 4 polls; the panicking one: 1; the cancelled one: none.
+    assert_eq!(w.polls, 41, "{w:?}");
+}
+
+#[test]
+fn parking_remote_work_and_gauges_are_counted_per_worker() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let before = rt.metrics();
+    assert_eq!(before.workers.len(), 2);
+    rt.block_on(async {
+        sleep(Duration::from_millis(30)).await;
+        let on_one = ringlet::spawn_on(1, || async {
+            let me = ringlet::metrics::this_worker().unwrap();
+            assert_eq!(me.worker, 1);
+            me.tasks_alive
+        });
+        assert!(on_one.await.unwrap() >= 1, "the task itself is alive");
+
+        // A pending sleep shows once the worker has been into the kernel.
+        let sleeper = ringlet::spawn(sleep(Duration::from_secs(10)));
+        sleep(Duration::from_millis(5)).await;
+        let now = ringlet::metrics::snapshot().unwrap();
+        assert!(now.workers[0].timers_pending >= 1, "{now:?}");
+        sleeper.cancel();
+    });
+    let delta = rt.metrics().since(&before);
+    let (zero, one) = (&delta.workers[0], &delta.workers[1]);
+    assert!(zero.parks >= 1, "{zero:?}");
+    assert!(zero.parked >= Duration::from_millis(20), "{zero:?}");
+    assert!(zero.busy_ratio() < 1.0);
+    assert_eq!(one.tasks_spawned, 1, "{one:?}");
+    assert_eq!(one.tasks_completed, 1, "{one:?}");
+    assert!(one.remote_wakes >= 1, "the job woke worker 1: {one:?}");
+    assert_eq!(delta.total(|w| w.tasks_spawned), 2);
+    assert!(ringlet::metrics::snapshot().is_none(), "outside a runtime");
+}
