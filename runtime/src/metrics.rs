@@ -24,11 +24,7 @@ pub use crate::executor::metrics::{RuntimeMetrics, WorkerMetrics};
 /// A snapshot of every worker of the current runtime, from inside it (as
 /// [`Runtime::metrics`](crate::Runtime::metrics)); `None` outside a runtime.
 pub fn snapshot() -> Option<RuntimeMetrics> {
-    context::with_current(|core| RuntimeMetrics {
-        workers: (0..core.set.len())
-            .filter_map(|index| core.set.get(index).map(|w| w.metrics(index)))
-            .collect(),
-    })
+    context::with_current(|core| core.set.metrics())
 }
 
 /// A snapshot of the current worker; `None` outside a runtime.

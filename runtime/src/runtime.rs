@@ -277,11 +277,7 @@ impl Runtime {
     /// earlier snapshot ([`RuntimeMetrics::since`](crate::metrics::RuntimeMetrics::since))
     /// for rates. From inside a task, [`metrics::snapshot`](crate::metrics::snapshot).
     pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
-        crate::metrics::RuntimeMetrics {
-            workers: (0..self.set.len())
-                .filter_map(|index| self.set.get(index).map(|w| w.metrics(index)))
-                .collect(),
-        }
+        self.set.metrics()
     }
 
     /// Number of workers.

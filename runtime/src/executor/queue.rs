@@ -13,7 +13,7 @@
 //! [`WorkerSet`], [`PosterGuard`]. Must not touch what is local to the worker's thread
 //! except through `local.rs`'s checked push.
 
-use super::metrics::{Counters, WorkerMetrics};
+use super::metrics::{Counters, RuntimeMetrics, WorkerMetrics};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -327,5 +327,17 @@ impl WorkerSet {
 
     pub(crate) fn len(&self) -> usize {
         self.workers.get().map_or(0, Vec::len)
+    }
+
+    /// A snapshot of every worker's counters.
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        let workers = self.workers.get().map(Vec::as_slice).unwrap_or_default();
+        RuntimeMetrics {
+            workers: workers
+                .iter()
+                .enumerate()
+                .map(|(index, w)| w.metrics(index))
+                .collect(),
+        }
     }
 }
