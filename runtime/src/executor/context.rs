@@ -18,9 +18,9 @@ use super::join::JoinHandle;
 use super::local::{Local, LocalGuard, OwnerGuard};
 use super::queue::{Job, PosterGuard, Shared, WorkerSet};
 use super::raw::TaskCell;
+use super::task_info::TaskInfo;
 use super::timers::Timers;
 use crate::error::named_buf;
-use crate::task::TaskInfo;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };

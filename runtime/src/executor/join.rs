@@ -23,7 +23,7 @@ pub(crate) trait Cancel {
 
 /// A task as its `JoinHandle` sees it. Owner thread only (task cell rule 1).
 pub(crate) trait JoinTarget<T>: Cancel {
-    fn task_info(&self) -> &crate::task::TaskInfo;
+    fn task_info(&self) -> &super::task_info::TaskInfo;
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     fn detach(&self);
 }
@@ -136,12 +136,12 @@ impl<T> JoinHandle<T> {
     }
 
     /// The task's id, spawn location and name.
-    pub fn info(&self) -> &crate::task::TaskInfo {
+    pub fn info(&self) -> &super::task_info::TaskInfo {
         self.raw.task_info()
     }
 
     /// The task's id.
-    pub fn id(&self) -> crate::task::TaskId {
+    pub fn id(&self) -> super::task_info::TaskId {
         self.raw.task_info().id()
     }
 }

@@ -17,7 +17,7 @@ use slab::Slab;
 /// A task as the run queues see it.
 pub(crate) trait Runnable: Send + Sync {
     /// The task's id, spawn location and name.
-    fn info(&self) -> &crate::task::TaskInfo;
+    fn info(&self) -> &super::task_info::TaskInfo;
     /// Polls the task once, or drops it if cancelled. Owner thread only.
     fn run(self: Arc<Self>);
     /// Drops the future (if still running) and resolves the task as cancelled. Owner thread

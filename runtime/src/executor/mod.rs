@@ -6,7 +6,8 @@
 //! ring, its timers) → `raw.rs` (the task cell) and `waker.rs` (the `block_on` waker) →
 //! `queue.rs` (what other threads reach: remote queue, eventfd) → `local.rs` (the ready
 //! queue, the registry, the owner thread), with `join.rs`, `inbox.rs`, `timers.rs` and
-//! `stall.rs` (the stall detector) and `metrics.rs` (the counters) as leaves. Nothing here imports a module above `executor/`.
+//! `stall.rs` (the stall detector), `metrics.rs` (the counters) and `task_info.rs` (task
+//! ids, names, spawn locations) as leaves. Nothing here imports a module above `executor/`.
 //!
 //! Owns: nothing itself. Must not import from above `executor/`.
 
@@ -18,6 +19,7 @@ pub(crate) mod metrics;
 pub(crate) mod queue;
 mod raw;
 pub(crate) mod stall;
+pub(crate) mod task_info;
 pub(crate) mod timers;
 mod waker;
 pub(crate) mod worker;

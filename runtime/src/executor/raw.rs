@@ -37,7 +37,7 @@ use super::join::{Cancel, JoinError, JoinTarget};
 use super::local::{self, Runnable};
 use super::metrics::Ended;
 use super::queue::Shared;
-use crate::task::TaskInfo;
+use super::task_info::TaskInfo;
 
 const SCHEDULED: u8 = 1;
 const RUNNING: u8 = 2;

@@ -23,7 +23,12 @@ fn spawn<F: Future + 'static>(
     shared: &Arc<Shared>,
     future: F,
 ) -> (Arc<TaskCell<F>>, JoinHandle<F::Output>) {
-    let cell = TaskCell::new(future, shared.clone(), 0, crate::task::TaskInfo::here());
+    let cell = TaskCell::new(
+        future,
+        shared.clone(),
+        0,
+        super::super::task_info::TaskInfo::here(),
+    );
     cell.schedule();
     (cell.clone(), JoinHandle::new(cell))
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::task::TaskInfo;
+use super::task_info::TaskInfo;
 
 /// One task poll that ran longer than the runtime's stall threshold
 /// ([`Builder::detect_stalls`](crate::runtime::Builder::detect_stalls)): for that long,

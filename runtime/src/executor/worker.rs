@@ -22,8 +22,8 @@ use super::local::OwnerGuard;
 use super::metrics::Counters;
 use super::queue::{Shared, WorkerSet};
 use super::stall::StallWatch;
+use super::task_info::TaskInfo;
 use super::waker::MainWaker;
-use crate::task::TaskInfo;
 
 /// How many task polls may run between two trips into the kernel, so that a flood of
 /// ready tasks cannot keep completions waiting. While tasks are ready and the budget

@@ -10,8 +10,6 @@ use std::io;
 
 use uring_driver::BufResult;
 
-use super::framed::{take_line, utf8};
-
 use crate::net::{OwnedReadHalf, TcpStream, UnixStream};
 
 /// A stream that reads into owned buffers, as ringlet's sockets do: what a [`BufReader`]
@@ -324,6 +322,38 @@ impl<R: AsyncReadOwned> Lines<R> {
     pub fn into_inner(self) -> BufReader<R> {
         self.reader
     }
+}
+
+/// The line `buf` starts with, without its `\n` or `\r\n`: `Some((bytes it took, the
+/// line))` if `buf` holds a whole line — the line an error if it is longer than `max`
+/// or not UTF-8, the bytes taken all the same (a caller may skip it) — or `None` for
+/// more bytes. `Err` for a partial line already longer than `max`.
+pub(super) fn take_line(buf: &[u8], max: usize) -> io::Result<Option<(usize, io::Result<String>)>> {
+    let Some(at) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > max {
+            return Err(line_too_long(max));
+        }
+        return Ok(None);
+    };
+    let line = &buf[..at];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > max {
+        return Ok(Some((at + 1, Err(line_too_long(max)))));
+    }
+    Ok(Some((at + 1, utf8(line))))
+}
+
+/// `bytes` as a `String`, or an `InvalidData` error.
+pub(super) fn utf8(bytes: &[u8]) -> io::Result<String> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the line is not UTF-8"))
+}
+
+fn line_too_long(max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("line longer than {max} bytes"),
+    )
 }
 
 #[cfg(all(test, not(miri)))]

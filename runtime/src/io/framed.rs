@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io;
 
-use super::buf_reader::{AsyncReadOwned, BufReader};
+use super::buf_reader::{AsyncReadOwned, BufReader, take_line, utf8};
 
 /// Takes frames off the front of buffered bytes. Implement it for a protocol of your own.
 pub trait Decoder {
@@ -191,38 +191,6 @@ impl Decoder for LinesCodec {
             None => Ok(Some((buf.len(), utf8(buf)?))),
         }
     }
-}
-
-/// The line `buf` starts with, without its `\n` or `\r\n`: `Some((bytes it took, the
-/// line))` if `buf` holds a whole line — the line an error if it is longer than `max`
-/// or not UTF-8, the bytes taken all the same (a caller may skip it) — or `None` for
-/// more bytes. `Err` for a partial line already longer than `max`.
-pub(super) fn take_line(buf: &[u8], max: usize) -> io::Result<Option<(usize, io::Result<String>)>> {
-    let Some(at) = memchr::memchr(b'\n', buf) else {
-        if buf.len() > max {
-            return Err(line_too_long(max));
-        }
-        return Ok(None);
-    };
-    let line = &buf[..at];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.len() > max {
-        return Ok(Some((at + 1, Err(line_too_long(max)))));
-    }
-    Ok(Some((at + 1, utf8(line))))
-}
-
-/// `bytes` as a `String`, or an `InvalidData` error.
-pub(super) fn utf8(bytes: &[u8]) -> io::Result<String> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the line is not UTF-8"))
-}
-
-fn line_too_long(max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("line longer than {max} bytes"),
-    )
 }
 
 /// Frames that each start with their length as a 4-byte big-endian number.

@@ -1,94 +1,14 @@
-//! Who a task is: its id, where it was spawned, its name; and [`Builder`] to name one.
+//! [`Builder`]: spawning a task with a name.
 //!
-//! Owns: [`TaskId`], [`TaskInfo`], [`Builder`]. Must not cost more than one relaxed atomic
-//! add per spawn: the id counter is the only shared state.
+//! Owns: `Builder`. Must not keep task identities itself: `executor/task_info.rs` does.
 
-use std::fmt;
 use std::future::Future;
-use std::num::NonZeroU64;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::executor::context;
 use crate::executor::join::JoinHandle;
-
-/// A task's id: unique in the process (across workers and runtimes), never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(NonZeroU64);
-
-impl TaskId {
-    /// The next id.
-    fn next() -> TaskId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        TaskId(NonZeroU64::new(id).expect("2^64 task ids"))
-    }
-
-    /// The id as a number.
-    pub fn as_u64(self) -> u64 {
-        self.0.get()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}", self.0)
-    }
-}
-
-/// A task's identity, as stall reports show it: its id, where it was spawned (the caller
-/// of `spawn`, `spawn_on`, `TaskGroup::spawn`, ...; or of `block_on` for the future it
-/// runs) and its name, if it was given one ([`Builder::name`]).
-#[derive(Debug, Clone)]
-pub struct TaskInfo {
-    id: TaskId,
-    location: &'static Location<'static>,
-    name: Option<Arc<str>>,
-}
-
-impl TaskInfo {
-    /// A new task spawned at `location`.
-    pub(crate) fn new(location: &'static Location<'static>, name: Option<Arc<str>>) -> TaskInfo {
-        TaskInfo {
-            id: TaskId::next(),
-            location,
-            name,
-        }
-    }
-
-    /// A new task spawned by the caller of the `#[track_caller]` function calling this.
-    #[track_caller]
-    pub(crate) fn here() -> TaskInfo {
-        TaskInfo::new(Location::caller(), None)
-    }
-
-    /// The task's id.
-    pub fn id(&self) -> TaskId {
-        self.id
-    }
-
-    /// Where the task was spawned.
-    pub fn location(&self) -> &'static Location<'static> {
-        self.location
-    }
-
-    /// The task's name, if it was given one.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-}
-
-impl fmt::Display for TaskInfo {
-    /// `task 12 "conn" (spawned at src/main.rs:10:5)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.id)?;
-        if let Some(name) = &self.name {
-            write!(f, " {name:?}")?;
-        }
-        write!(f, " (spawned at {})", self.location)
-    }
-}
+use crate::executor::task_info::TaskInfo;
 
 /// Spawns a task with a name, which stall reports show beside its id and spawn location.
 ///

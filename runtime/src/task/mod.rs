@@ -29,10 +29,11 @@ mod remote;
 mod set;
 
 pub use crate::executor::stall::Stall;
+pub use crate::executor::task_info::{TaskId, TaskInfo};
 pub use blocking::{BlockingHandle, MAX_BLOCKING_THREADS, spawn_blocking};
 pub use gather::{Either, Select, gather, select, try_gather};
 pub use group::{GroupError, TaskGroup};
-pub use info::{Builder, TaskId, TaskInfo};
+pub use info::Builder;
 
 /// [`TaskGroup`] by the name tokio users know it by: `spawn` returns an [`AbortHandle`],
 /// `join_next` waits for any task, `abort_all` cancels them, dropping it cancels them.
