@@ -1,6 +1,8 @@
-//! What the runtime is doing, in numbers: per-worker counters of tasks, polls and
-//! parking, always on and cheap (each written only by its own worker, without atomic
-//! read-modify-writes; read when a snapshot is taken).
+//! What the runtime is doing, in numbers: per-worker counters of tasks, polls, parking,
+//! remote work and the worker's ring (ops by kind, kernel entries by purpose, a full SQ,
+//! CQ overflow, buffer-pool exhaustion), always on and cheap (each written only by its
+//! own worker, without atomic read-modify-writes; read when a snapshot is taken). What
+//! each counter means and costs: docs/architecture.md, "Metrics".
 //!
 //! ```
 //! let rt = ringlet::Runtime::builder().workers(1).build()?;
@@ -19,7 +21,7 @@
 //! Owns: the public face of the counters (`executor/metrics.rs` keeps them).
 
 use crate::executor::context;
-pub use crate::executor::metrics::{RuntimeMetrics, WorkerMetrics};
+pub use crate::executor::metrics::{IoStats, OpStats, RuntimeMetrics, WorkerMetrics};
 
 /// A snapshot of every worker of the current runtime, from inside it (as
 /// [`Runtime::metrics`](crate::Runtime::metrics)); `None` outside a runtime.

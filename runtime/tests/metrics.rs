@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ringlet::Runtime;
+use ringlet::net::{BufRing, TcpListener, TcpStream};
 use ringlet::time::sleep;
 
 #[test]
@@ -69,6 +70,69 @@ fn parking_remote_work_and_gauges_are_counted_per_worker() {
     assert_eq!(one.tasks_spawned, 1, "{one:?}");
     assert_eq!(one.tasks_completed, 1, "{one:?}");
     assert!(one.remote_wakes >= 1, "the job woke worker 1: {one:?}");
+    assert_eq!(one.remote_jobs, 1, "spawn_on sends one job: {one:?}");
     assert_eq!(delta.total(|w| w.tasks_spawned), 2);
     assert!(ringlet::metrics::snapshot().is_none(), "outside a runtime");
+}
+
+#[test]
+fn ops_are_counted_by_kind_on_the_worker_that_ran_them() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = ringlet::join!(TcpStream::connect(addr), listener.accept());
+        let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+        let before = ringlet::metrics::this_worker().unwrap();
+        for i in 0..8u8 {
+            let (res, _) = client.write_all(vec![i; 16]).await;
+            res.unwrap();
+            let (res, buf) = server.read_exact(vec![0u8; 16]).await;
+            res.unwrap();
+            assert_eq!(buf, vec![i; 16]);
+        }
+        let d = ringlet::metrics::this_worker().unwrap().since(&before);
+        let (send, recv) = (d.io.op_named("SEND"), d.io.op_named("RECV"));
+        assert_eq!((send.submitted, send.completed), (8, 8), "{:?}", d.io);
+        assert_eq!((recv.submitted, recv.completed), (8, 8), "{:?}", d.io);
+        assert_eq!(d.io.in_flight(), 0, "{:?}", d.io);
+        assert!(d.io.enters() >= 1 && d.io.cqes >= 16, "{:?}", d.io);
+        assert_eq!((d.io.sq_full, d.io.cq_overflow, d.io.enobufs), (0, 0, 0));
+    });
+    // The runtime's own view sums the workers.
+    let io = rt.metrics().io();
+    assert!(io.op_named("SEND").submitted >= 8, "{io:?}");
+}
+
+#[test]
+fn an_exhausted_buffer_pool_counts_enobufs_and_rearms() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = ringlet::join!(TcpStream::connect(addr), listener.accept());
+        let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+        let payload: Vec<u8> = (0..4096u32).map(|i| i as u8).collect();
+        let (res, _) = client.write_all(payload.clone()).await;
+        res.unwrap();
+        // Let it all arrive, so a 2-buffer pool of 16 bytes runs dry at once.
+        sleep(Duration::from_millis(20)).await;
+        let before = ringlet::metrics::this_worker().unwrap();
+        let pool = BufRing::new(2, 16).unwrap();
+        let mut stream = server.recv_stream(&pool);
+        let mut got = Vec::new();
+        while got.len() < payload.len() {
+            let buf = stream.next().await.unwrap().unwrap();
+            got.extend_from_slice(&buf);
+        }
+        assert_eq!(got, payload);
+        let d = ringlet::metrics::this_worker().unwrap().since(&before);
+        assert!(d.io.enobufs >= 1, "the pool ran dry: {:?}", d.io);
+        assert!(
+            d.multishot_rearms >= d.io.enobufs,
+            "each dry pool is followed by a re-arm: {d:?}"
+        );
+        let recv = d.io.op_named("RECV");
+        assert_eq!(recv.submitted, d.multishot_rearms + 1, "{d:?}");
+    });
 }

@@ -40,7 +40,7 @@ pub use buf::{
 };
 pub use driver::builder::{Builder, DEFAULT_CQ_ENTRIES};
 pub use driver::probe::{Features, OPCODES, TaskrunMode};
-pub use driver::{Driver, Handle, RingTarget};
+pub use driver::{Driver, Handle, OpStats, RingTarget, Stats, StatsReader};
 pub use fd::SharedFd;
 pub use file_table::{FileTable, RegisteredFd};
 /// The io_uring opcodes (`opcode::MsgRingData::CODE`, ...), as taken by

@@ -8,6 +8,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub use uring_driver::{OpStats, Stats as IoStats};
+
 /// One worker's counters, on cache lines of their own: other threads write the rest of
 /// the worker's shared state (its remote queue), and must not bounce these.
 #[derive(Debug)]
@@ -21,17 +23,23 @@ pub(crate) struct Counters {
     polls: AtomicU64,
     parks: AtomicU64,
     parked_ns: AtomicU64,
+    jobs: AtomicU64,
+    rearms: AtomicU64,
     /// As of the worker's last trip into the kernel.
     ready: AtomicU64,
     timers: AtomicU64,
 }
 
-/// Adds `n` to a counter only its owner thread writes.
+/// Adds `n` to a counter only its owner thread writes (nothing when built with
+/// `--cfg ringlet_no_metrics`, the build the counters' cost is measured against).
+#[inline(always)]
 fn add(counter: &AtomicU64, n: u64) {
-    counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(n),
-        Ordering::Relaxed,
-    );
+    if cfg!(not(ringlet_no_metrics)) {
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// How a task ended, for the counters.
@@ -53,6 +61,8 @@ impl Counters {
             polls: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             parked_ns: AtomicU64::new(0),
+            jobs: AtomicU64::new(0),
+            rearms: AtomicU64::new(0),
             ready: AtomicU64::new(0),
             timers: AtomicU64::new(0),
         }
@@ -77,18 +87,36 @@ impl Counters {
         add(&self.polls, polls);
     }
 
-    pub(crate) fn parked(&self, since: Instant) {
-        add(&self.parks, 1);
-        add(&self.parked_ns, since.elapsed().as_nanos() as u64);
+    /// A park that started at `since` ended. The clock is read only when counting.
+    pub(crate) fn parked(&self, since: Option<Instant>) {
+        if let Some(since) = since {
+            add(&self.parks, 1);
+            add(&self.parked_ns, since.elapsed().as_nanos() as u64);
+        }
+    }
+
+    /// The start of a park, for [`parked`](Counters::parked).
+    pub(crate) fn park_start() -> Option<Instant> {
+        cfg!(not(ringlet_no_metrics)).then(Instant::now)
+    }
+
+    pub(crate) fn jobs(&self, n: usize) {
+        add(&self.jobs, n as u64);
+    }
+
+    pub(crate) fn rearmed(&self) {
+        add(&self.rearms, 1);
     }
 
     /// The ready-queue depth and pending timers, as of a trip into the kernel.
     pub(crate) fn publish_queues(&self, ready: usize, timers: usize) {
-        self.ready.store(ready as u64, Ordering::Relaxed);
-        self.timers.store(timers as u64, Ordering::Relaxed);
+        if cfg!(not(ringlet_no_metrics)) {
+            self.ready.store(ready as u64, Ordering::Relaxed);
+            self.timers.store(timers as u64, Ordering::Relaxed);
+        }
     }
 
-    pub(crate) fn snapshot(&self, index: usize, remote_wakes: u64) -> WorkerMetrics {
+    pub(crate) fn snapshot(&self, index: usize, remote_wakes: u64, io: IoStats) -> WorkerMetrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let (spawned, completed) = (get(&self.spawned), get(&self.completed));
         let (cancelled, panicked) = (get(&self.cancelled), get(&self.panicked));
@@ -104,8 +132,11 @@ impl Counters {
             parks: get(&self.parks),
             parked: Duration::from_nanos(get(&self.parked_ns)),
             remote_wakes,
+            remote_jobs: get(&self.jobs),
+            multishot_rearms: get(&self.rearms),
             ready_depth: get(&self.ready),
             timers_pending: get(&self.timers),
+            io,
         }
     }
 }
@@ -139,10 +170,19 @@ pub struct WorkerMetrics {
     /// Wake-ups other threads sent to this worker (a completion posted to its ring, or an
     /// eventfd write).
     pub remote_wakes: u64,
+    /// Jobs other threads sent this worker and it ran (a `Handle::spawn` from outside the
+    /// runtime, a `spawn_on` from another worker: each is one job that spawns the task).
+    pub remote_jobs: u64,
+    /// Multishot receives armed again after they ended: after the buffer pool ran dry
+    /// (`io.enobufs`) once a buffer came back, or after the kernel ended one by itself.
+    pub multishot_rearms: u64,
     /// Tasks ready to run, as of the worker's last trip into the kernel.
     pub ready_depth: u64,
     /// Sleeps and timeouts pending, as of the worker's last trip into the kernel.
     pub timers_pending: u64,
+    /// The worker's ring: ops by kind, kernel entries by purpose, SQ full, CQ overflow,
+    /// buffer-pool exhaustion.
+    pub io: IoStats,
 }
 
 impl WorkerMetrics {
@@ -162,8 +202,11 @@ impl WorkerMetrics {
             parks: self.parks - earlier.parks,
             parked: self.parked.saturating_sub(earlier.parked),
             remote_wakes: self.remote_wakes - earlier.remote_wakes,
+            remote_jobs: self.remote_jobs - earlier.remote_jobs,
+            multishot_rearms: self.multishot_rearms - earlier.multishot_rearms,
             ready_depth: self.ready_depth,
             timers_pending: self.timers_pending,
+            io: self.io.since(&earlier.io),
         }
     }
 
@@ -202,5 +245,10 @@ impl RuntimeMetrics {
     /// The sum of a counter over the workers, e.g. `m.total(|w| w.polls)`.
     pub fn total(&self, counter: impl Fn(&WorkerMetrics) -> u64) -> u64 {
         self.workers.iter().map(counter).sum()
+    }
+
+    /// Every worker's ring counters added up.
+    pub fn io(&self) -> IoStats {
+        IoStats::sum(self.workers.iter().map(|w| &w.io))
     }
 }

@@ -93,13 +93,19 @@ pub(crate) struct Shared {
     load: AtomicUsize,
     /// The worker's counters (written by its thread only).
     counters: Counters,
+    /// The worker's ring's counters, if it has a ring.
+    io: Option<uring_driver::StatsReader>,
 }
 
 impl Shared {
     /// Returns the shared state and the fd the worker reads to be woken. `ring`: a
     /// duplicate of the worker's ring fd, if other rings may post wakes to it; `spins`:
     /// whether the worker busy-polls before it parks.
-    pub(crate) fn new(ring: Option<OwnedFd>, spins: bool) -> io::Result<(Arc<Shared>, File)> {
+    pub(crate) fn new(
+        ring: Option<OwnedFd>,
+        spins: bool,
+        io: Option<uring_driver::StatsReader>,
+    ) -> io::Result<(Arc<Shared>, File)> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let eventfd = File::from(crate::sys::eventfd()?);
         let reader = eventfd.try_clone()?;
@@ -113,6 +119,7 @@ impl Shared {
             posted: AtomicU64::new(0),
             written: AtomicU64::new(0),
             counters: Counters::new(),
+            io,
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
             load: AtomicUsize::new(0),
@@ -203,7 +210,6 @@ impl Shared {
         Ok(())
     }
 
-    /// Publishes the worker's count of live tasks (its own thread, once per turn).
     /// The worker's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
@@ -212,9 +218,11 @@ impl Shared {
     /// A snapshot of the worker's counters; `index` is its place in the runtime.
     pub(crate) fn metrics(&self, index: usize) -> WorkerMetrics {
         let (posted, written) = self.wake_counts();
-        self.counters.snapshot(index, posted + written)
+        let io = self.io.as_ref().map(|io| io.snapshot()).unwrap_or_default();
+        self.counters.snapshot(index, posted + written, io)
     }
 
+    /// Publishes the worker's count of live tasks (its own thread, once per turn).
     pub(crate) fn publish_load(&self, tasks: usize) {
         self.load.store(tasks, Ordering::Relaxed);
     }

@@ -14,7 +14,7 @@ use crate::executor::join::JoinHandle;
 /// A worker's shared half, made the owner of this thread for the test (the guard is
 /// leaked: each test runs on its own thread).
 fn new_shared() -> Arc<Shared> {
-    let shared = Shared::new(None, false).expect("eventfd").0;
+    let shared = Shared::new(None, false, None).expect("eventfd").0;
     std::mem::forget(local::OwnerGuard::new(shared.id()));
     shared
 }

@@ -59,7 +59,7 @@ impl Worker {
             true => Some(driver.clone_ring_fd()?),
             false => None,
         };
-        let (shared, reader) = Shared::new(ring, spin.is_some())?;
+        let (shared, reader) = Shared::new(ring, spin.is_some(), Some(driver.stats_reader()))?;
         Ok(Rc::new(Worker {
             core: Core::new(driver, index, set, shared),
             wake_fd: SharedFd::new(OwnedFd::from(reader)),
@@ -101,6 +101,7 @@ impl Worker {
             }
             polls += self.run_tasks();
             let jobs = local.with_ready(|ready| self.core.shared.drain_into(ready));
+            self.core.shared.counters().jobs(jobs.len());
             for job in jobs {
                 // A job is the runtime's own code (it resolves its handle itself, panics
                 // included); a panic escaping it anyway must not take the worker down.
@@ -188,10 +189,10 @@ impl Worker {
 
     /// Sleeps in the kernel until a completion, a remote wake, or the timer due at `next`.
     fn park(driver: &Handle, next: Option<Instant>, counters: &Counters) -> std::io::Result<usize> {
-        let now = Instant::now();
-        let timeout = next.map(|d| d.saturating_duration_since(now));
+        let start = Counters::park_start();
+        let timeout = next.map(|d| d.saturating_duration_since(start.unwrap_or_else(Instant::now)));
         let woken = driver.park(timeout);
-        counters.parked(now);
+        counters.parked(start);
         woken
     }
 

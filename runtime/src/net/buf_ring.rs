@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io;
+use std::mem;
 use std::task::{Context, Poll, ready};
 
 use uring_driver::op::MultishotCompletable;
@@ -13,7 +14,7 @@ use uring_driver::op::RecvMulti;
 use uring_driver::{Bundle, Handle, MultishotOp, RingBuf, SharedFd};
 
 use crate::error::named;
-use crate::executor::context::driver;
+use crate::executor::context::{self, driver};
 use crate::net::stash::ReadStash;
 
 /// A pool of receive buffers registered with the current worker's ring: sockets receive
@@ -89,6 +90,8 @@ pub(super) struct Rearmed<T: MultishotCompletable> {
     op: Option<MultishotOp<T>>,
     /// The last multishot ended on an empty pool: wait for a buffer before re-arming.
     dry: bool,
+    /// A multishot was armed before: arming again is a re-arm (counted).
+    armed_before: bool,
     arm: fn(&Handle, &SharedFd, &uring_driver::BufRing) -> MultishotOp<T>,
     /// The op's name in errors.
     what: &'static str,
@@ -109,6 +112,7 @@ where
             ring: ring.ring.clone(),
             op: None,
             dry: false,
+            armed_before: false,
             arm,
             what,
         }
@@ -125,7 +129,12 @@ where
             let op = match &mut self.op {
                 Some(op) => op,
                 None => match driver() {
-                    Ok(driver) => self.op.insert((self.arm)(&driver, &self.fd, &self.ring)),
+                    Ok(driver) => {
+                        if mem::replace(&mut self.armed_before, true) {
+                            context::with_current(|core| core.shared.counters().rearmed());
+                        }
+                        self.op.insert((self.arm)(&driver, &self.fd, &self.ring))
+                    }
                     Err(e) => return Poll::Ready(Err(e)),
                 },
             };

@@ -11,6 +11,7 @@ use std::time::Duration;
 use io_uring::{opcode, types};
 
 use super::ring::{PARK_TIMEOUT_USER_DATA, Ring};
+use super::stats::Enter;
 
 /// `IORING_ENTER_GETEVENTS`: also the flag that runs deferred task work.
 const ENTER_GETEVENTS: u32 = 1;
@@ -34,7 +35,8 @@ impl Ring {
         let want = if reaped > 0 { 0 } else { want };
         let mut retries = 0;
         loop {
-            match self.enter(want, timeout) {
+            let why = if want > 0 { Enter::Wait } else { Enter::Submit };
+            match self.enter(want, timeout, why) {
                 Ok(()) => break,
                 Err(e)
                     if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN))
@@ -54,8 +56,8 @@ impl Ring {
         }
         // NODROP: completions that overflowed wait in the kernel; an enter flushes them.
         while self.uring.submission().cq_overflow() {
-            self.overflow_flushes += 1;
-            self.enter(0, None)?;
+            self.stats.cq_overflow();
+            self.enter(0, None, Enter::Flush)?;
             let n = self.reap();
             reaped += n;
             if n == 0 {
@@ -84,6 +86,7 @@ impl Ring {
             // are the kernel's as soon as they are in the SQ, whatever this thread does.
             let wakeup = self.sq_wakeup_flag();
             if wakeup != 0 {
+                self.stats.entered(Enter::Submit);
                 // SAFETY: no argument pointer is passed; SQE pointers as above.
                 unsafe {
                     self.uring
@@ -93,6 +96,7 @@ impl Ring {
             }
             return Ok(());
         }
+        self.stats.entered(Enter::Submit);
         // SAFETY: no argument pointer is passed (`None`); the SQEs' own pointers are valid
         // per the contracts under which they were pushed.
         unsafe {
@@ -118,14 +122,16 @@ impl Ring {
         // same full fence).
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         if self.uring.submission().need_wakeup() {
-            self.sqpoll_wakeups += 1;
+            self.stats.sqpoll_wakeup();
             ENTER_SQ_WAKEUP
         } else {
             0
         }
     }
 
-    fn enter(&mut self, want: u32, timeout: Option<Duration>) -> io::Result<()> {
+    /// One `io_uring_enter`, counted as made for `why`.
+    fn enter(&mut self, want: u32, timeout: Option<Duration>, why: Enter) -> io::Result<()> {
+        self.stats.entered(why);
         // Read (and counted) here; `submit_with_args` below checks the same flag itself.
         let sq_wakeup = self.sq_wakeup_flag();
         let coalesce = self.coalesce.filter(|c| {

@@ -83,8 +83,9 @@ pub trait MultishotCompletable: Unpin + 'static {
 /// taken as the CQE that carries it is reaped, so its count of free buffers is the
 /// kernel's (buffer ring rule 5).
 pub(crate) trait BufferTap {
-    /// Records the buffers `cqe` carries, if any, as taken.
-    fn taken_by(&self, cqe: &CqeResult);
+    /// Records the buffers `cqe` carries, if any, as taken; `true` if they were the last
+    /// free ones.
+    fn taken_by(&self, cqe: &CqeResult) -> bool;
 }
 
 /// Op data parked in its slot after the op's future was dropped (rule 2).

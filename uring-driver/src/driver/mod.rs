@@ -9,6 +9,7 @@
 //! - `ring.rs`: pushing SQEs, entering the kernel, reaping CQEs into slots.
 //! - `slots.rs`: an op's view of its slot: push, poll, cancel, abandon.
 //! - `register.rs`: buffer rings, fixed buffers and file tables registered with the ring.
+//! - `stats.rs`: the ring's counters ([`Stats`]).
 //!
 //! Arrows point down only: `mod.rs` uses `ring.rs`, which uses `lifecycle.rs` and
 //! `probe.rs`; `builder.rs`, `slots.rs` and `register.rs` add methods to [`Driver`] and
@@ -22,8 +23,10 @@ pub(crate) mod probe;
 mod register;
 mod ring;
 mod slots;
+mod stats;
 
 pub use msg_ring::RingTarget;
+pub use stats::{OpStats, Stats, StatsReader};
 
 use std::cell::RefCell;
 use std::fmt;
@@ -231,13 +234,40 @@ impl Handle {
     /// the kernel holds completions that did not fit) and the driver flushed it. None is
     /// lost (`IORING_FEAT_NODROP`); a steady count says the ring is too small for the load.
     pub fn cq_overflow_flushes(&self) -> u64 {
-        self.inner.borrow().overflow_flushes
+        self.inner.borrow().stats.read_cq_overflow()
+    }
+
+    /// A snapshot of what the ring has done: ops by opcode, kernel entries by purpose,
+    /// a full SQ, CQ overflow, buffer-ring exhaustion ([`Stats`]).
+    ///
+    /// ```
+    /// use uring_driver::{Driver, Op, opcode};
+    ///
+    /// let driver = Driver::new()?;
+    /// let before = driver.stats();
+    /// let mut op = std::pin::pin!(Op::nop(&driver));
+    /// # let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// # while op.as_mut().poll(&mut cx).is_pending() { driver.park(None)?; }
+    /// let delta = driver.stats().since(&before);
+    /// assert_eq!(delta.op(opcode::Nop::CODE).submitted, 1);
+    /// assert_eq!(delta.op(opcode::Nop::CODE).completed, 1);
+    /// assert!(delta.enters() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.stats_reader().snapshot()
+    }
+
+    /// A reader of the ring's counters for other threads (`Send + Sync`): what a
+    /// runtime keeps to take snapshots of a worker's ring from anywhere.
+    pub fn stats_reader(&self) -> StatsReader {
+        StatsReader::new(&self.inner.borrow().stats)
     }
 
     /// How many times this thread had to wake the ring's sleeping SQ poll thread with an
     /// `io_uring_enter` (always 0 without [`Builder::sqpoll`](crate::Builder::sqpoll)).
     pub fn sqpoll_wakeups(&self) -> u64 {
-        self.inner.borrow().sqpoll_wakeups
+        self.inner.borrow().stats.read_sqpoll_wakeups()
     }
 
     /// What the ring was set up with.

@@ -9,6 +9,7 @@
 
 use std::io;
 use std::mem;
+use std::sync::Arc;
 use std::time::Duration;
 
 use io_uring::{IoUring, opcode, squeue, types};
@@ -16,6 +17,7 @@ use slab::Slab;
 
 use super::lifecycle::{CqeResult, IgnoredOp, Lifecycle};
 use super::probe::{Features, OpcodeSet, Opcodes, TaskrunMode};
+use super::stats::{Counters, Enter};
 
 /// user_data of the driver's own cancel SQEs; their CQEs are not routed to any op.
 pub(super) const CANCEL_USER_DATA: u64 = u64::MAX;
@@ -67,11 +69,15 @@ pub(super) struct Ring {
     pub(super) park_timespec: Box<types::Timespec>,
     /// Coalescing of blocking waits, when configured and supported.
     pub(super) coalesce: Option<Coalesce>,
-    /// Times the kernel reported completions waiting in its overflow list.
-    pub(super) overflow_flushes: u64,
-    /// Times this thread woke the SQ poll thread (`SQPOLL` rings only).
-    pub(super) sqpoll_wakeups: u64,
+    /// What the ring has done, readable from other threads.
+    pub(super) stats: Arc<Counters>,
+    /// The opcode of each slot's op, by slot key, for counting its completion; the high
+    /// bit marks an op that picks buffers from a buffer ring.
+    kinds: Vec<u8>,
 }
+
+/// In [`Ring::kinds`]: the op picks its buffers from a buffer ring.
+const FROM_BUFFER_RING: u8 = 0x80;
 
 impl Ring {
     /// Wraps a ring the kernel set up with `taskrun`.
@@ -127,8 +133,8 @@ impl Ring {
             cancel_backlog: Vec::new(),
             park_timespec: Box::new(types::Timespec::new()),
             coalesce: coalesce.filter(|_| features.min_timeout && features.ext_arg),
-            overflow_flushes: 0,
-            sqpoll_wakeups: 0,
+            stats: Counters::new(),
+            kinds: Vec::new(),
         })
     }
 
@@ -170,7 +176,12 @@ impl Ring {
         if self.shut_down {
             return Err(io::Error::other("the io_uring driver has shut down"));
         }
-        self.opcodes.check(entry.get_opcode() as u8)?;
+        let opcode = entry.get_opcode() as u8;
+        self.opcodes.check(opcode)?;
+        let kind = match &slot {
+            Lifecycle::Multishot { tap: Some(_), .. } => opcode | FROM_BUFFER_RING,
+            _ => opcode,
+        };
         let key = self.ops.insert(slot);
         let entry = entry.user_data(key as u64);
         let pushed = match self.link_next.take() {
@@ -187,6 +198,11 @@ impl Ring {
             return Err(e);
         }
         self.in_flight += 1;
+        self.stats.submitted(opcode);
+        if self.kinds.len() <= key {
+            self.kinds.resize(key + 1, 0);
+        }
+        self.kinds[key] = kind;
         Ok(key)
     }
 
@@ -207,9 +223,11 @@ impl Ring {
             }
             // The SQ is full: hand it to the kernel, then retry. What that reaps may have
             // made work ready: the next wait must not block (rule 9).
+            self.stats.sq_full();
             self.reaped_in_push += self.turn(0, None)?;
             if self.features.sqpoll && self.uring.submission().is_full() {
                 // The SQ poll thread empties the SQ in its own time: wait for room.
+                self.stats.entered(Enter::Wait);
                 self.uring.submitter().squeue_wait()?;
             }
         }
@@ -228,6 +246,7 @@ impl Ring {
             sq.capacity() - sq.len()
         };
         if free < 2 {
+            self.stats.sq_full();
             self.reaped_in_push += self.turn(0, None)?;
         }
         let timespec = Box::new(types::Timespec::from(timeout));
@@ -250,6 +269,7 @@ impl Ring {
         let entry = opcode::AsyncCancel::new(key as u64)
             .build()
             .user_data(CANCEL_USER_DATA);
+        self.stats.cancel();
         // SAFETY: a cancel SQE carries no pointers, only the target's user_data.
         if unsafe { self.push(&entry) }.is_err()
             && matches!(self.ops.get(key), Some(Lifecycle::Ignored(_)))
@@ -278,6 +298,8 @@ impl Ring {
             in_flight,
             graveyard,
             woken,
+            stats,
+            kinds,
             ..
         } = self;
         let mut count = 0;
@@ -293,6 +315,10 @@ impl Ring {
             let key = user_data as usize;
             let result = CqeResult::from_raw(cqe.result(), cqe.flags());
             let last = !result.has_more();
+            let kind = kinds.get(key).copied().unwrap_or(0);
+            if kind & FROM_BUFFER_RING != 0 && cqe.result() == -libc::ENOBUFS {
+                stats.pool_ran_dry();
+            }
             let Some(slot) = ops.get_mut(key) else {
                 debug_assert!(false, "CQE for unknown slot {key}");
                 continue;
@@ -313,8 +339,13 @@ impl Ring {
                     }
                 }
                 Lifecycle::Multishot { queue, waker, tap } => {
-                    if let Some(ring) = tap {
-                        ring.taken_by(&result);
+                    if let Some(ring) = tap
+                        && ring.taken_by(&result)
+                        && last
+                    {
+                        // A bundle took the last free buffers and the kernel ended the
+                        // multishot: the pool ran dry without an ENOBUFS completion.
+                        stats.pool_ran_dry();
                     }
                     queue.push_back(result);
                     woken.extend(waker.take());
@@ -326,8 +357,10 @@ impl Ring {
             }
             if last {
                 *in_flight -= 1;
+                stats.completed(kind & !FROM_BUFFER_RING);
             }
         }
+        stats.cqes(count);
         count
     }
 }

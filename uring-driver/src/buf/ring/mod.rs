@@ -337,14 +337,14 @@ impl RingTap {
 impl BufferTap for RingTap {
     /// Rules 5 and 6: the reaper saw `cqe`; the buffers it carries left the ring. A bundle's
     /// run is resolved now, while none of its buffers can have been recycled.
-    fn taken_by(&self, cqe: &CqeResult) {
+    fn taken_by(&self, cqe: &CqeResult) -> bool {
         let Some(first) = io_uring::cqueue::buffer_select(cqe.flags) else {
-            return;
+            return false;
         };
         // Failed receives commit no buffer; a bundle's empty one (EOF) neither.
         let len = match cqe.result {
             Ok(len) => len as usize,
-            Err(_) => return,
+            Err(_) => return false,
         };
         let inner = &self.ring.inner;
         let count = inner.run_length(len, self.bundle);
@@ -352,7 +352,9 @@ impl BufferTap for RingTap {
             inner.positions.resolve(first, count, inner.tail.get());
         }
         // `run_length` is at most `entries`, a u16.
-        inner.ledger.borrow_mut().taken(count as u16);
+        let mut ledger = inner.ledger.borrow_mut();
+        ledger.taken(count as u16);
+        ledger.free == 0
     }
 }
 
