@@ -12,6 +12,7 @@ use ringlet::IoBuf;
 use ringlet::net::{BufRing, Server, TcpListener, TcpStream};
 
 use crate::accept::{log_accept_error, log_connection_error};
+use crate::stats::Connections;
 
 /// Where a connection's incoming bytes land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,8 @@ pub async fn serve(listener: TcpListener, buffer_size: usize) -> io::Result<()> 
 /// Serves like [`serve`] until `shutdown` completes, then stops accepting (the listener
 /// closes, so new connections are refused), lets open connections finish for up to
 /// `grace`, and returns how many were still open when the grace period ended (they are
-/// cut: their tasks cancelled, their sockets closed).
+/// cut: their tasks cancelled, their sockets closed). Open connections are counted in
+/// `conns`, if given, under this worker's index.
 ///
 /// # Errors
 ///
@@ -60,7 +62,9 @@ pub async fn serve_until(
     mode: RecvMode,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+    conns: Option<Connections>,
 ) -> io::Result<usize> {
+    let worker = ringlet::worker_index().unwrap_or(0);
     let pool = match mode {
         RecvMode::Owned => None,
         RecvMode::BufferRing { entries } => Some(BufRing::new(entries, buffer_size)?),
@@ -72,7 +76,9 @@ pub async fn serve_until(
         // Echo replies are small and latency-bound: send them at once (no Nagle delay).
         let _ = stream.set_nodelay(true);
         let pool = pool.clone();
+        let open = conns.as_ref().map(|c| c.open(worker));
         async move {
+            let _open = open;
             let result = match &pool {
                 None => echo(&stream, buffer_size).await,
                 Some(pool) => echo_pooled(&stream, pool).await,

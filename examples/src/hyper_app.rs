@@ -24,25 +24,46 @@ use crate::accept::{log_accept_error, log_connection_error};
 pub type Body = UnsyncBoxBody<Bytes, hyper::Error>;
 
 /// `GET /` and `GET /plaintext`: `Hello, World!`; `POST /echo`: the request body streamed
-/// back as it arrives; anything else: 404.
+/// back as it arrives; `GET /metrics`: the runtime's counters, every worker's, in the
+/// Prometheus text format; anything else: 404.
 pub async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/" | "/plaintext") => text(StatusCode::OK, "Hello, World!"),
         (&Method::POST, "/echo") => Response::new(req.into_body().boxed_unsync()),
+        (&Method::GET, "/metrics") => metrics(),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    respond(status, Bytes::from_static(body.as_bytes()), "text/plain")
+}
+
+/// The runtime's counters for a Prometheus scrape.
+fn metrics() -> Response<Body> {
+    match ringlet::metrics::snapshot() {
+        Some(snapshot) => respond(
+            StatusCode::OK,
+            Bytes::from(snapshot.prometheus()),
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        None => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "not in a ringlet runtime\n",
+        ),
+    }
+}
+
+fn respond(status: StatusCode, body: Bytes, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(
-        Full::new(Bytes::from_static(body.as_bytes()))
+        Full::new(body)
             .map_err(|never| match never {})
             .boxed_unsync(),
     );
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
-        "text/plain".parse().expect("a valid header value"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     response
 }

@@ -6,4 +6,5 @@ pub mod cli;
 pub mod echo;
 pub mod http;
 pub mod hyper_app;
+pub mod stats;
 pub mod tls;

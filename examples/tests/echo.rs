@@ -311,6 +311,7 @@ fn bad_arguments_exit_2_with_usage() {
         "--recv",
         "--pool-buffers",
         "--coalesce-us",
+        "--stats",
     ] {
         assert!(
             stdout.contains(flag),
@@ -423,5 +424,113 @@ fn features_prints_the_kernels_offer_and_exits() {
         "IORING_OP_SEND_ZC",
     ] {
         assert!(stdout.contains(name), "{name} missing:\n{stdout}");
+    }
+}
+
+/// One part of a `--stats` line (the totals, or one worker's), by key.
+fn stats_part(part: &str) -> std::collections::BTreeMap<String, f64> {
+    part.split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{kv:?} in {part:?}"));
+            let v: f64 = v
+                .trim_end_matches('%')
+                .parse()
+                .unwrap_or_else(|_| panic!("{kv:?}"));
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+/// A `--stats` line: the totals and each worker's part, checked for shape (every key,
+/// the workers' connections adding up to the total, a share parked from 0 to 100).
+fn parse_stats(
+    line: &str,
+    workers: usize,
+) -> (
+    std::collections::BTreeMap<String, f64>,
+    Vec<std::collections::BTreeMap<String, f64>>,
+) {
+    let mut parts = line
+        .strip_prefix("stats: ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .split(" | ");
+    let total = stats_part(parts.next().unwrap());
+    let per_worker: Vec<_> = parts
+        .enumerate()
+        .map(|(i, p)| {
+            stats_part(
+                p.strip_prefix(&format!("w{i}: "))
+                    .unwrap_or_else(|| panic!("{line:?}")),
+            )
+        })
+        .collect();
+    assert_eq!(per_worker.len(), workers, "{line:?}");
+    for part in per_worker.iter().chain([&total]) {
+        for key in ["conns", "msgs/s", "in_flight", "enters/msg", "parked"] {
+            assert!(part.contains_key(key), "{key} missing in {line:?}");
+        }
+        assert!((0.0..=100.0).contains(&part["parked"]), "{line:?}");
+    }
+    let conns: f64 = per_worker.iter().map(|w| w["conns"]).sum();
+    assert_eq!(conns, total["conns"], "{line:?}");
+    (total, per_worker)
+}
+
+#[test]
+fn stats_lines_show_connections_messages_and_each_worker() {
+    let mut server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_echo-server"),
+        &["--workers", "2", "--stats", "0.1"],
+        Stdio::null(),
+    );
+    let mut next_line = || {
+        let mut line = String::new();
+        assert!(
+            server.stdout.read_line(&mut line).unwrap() > 0,
+            "stdout closed"
+        );
+        line.trim_end().to_string()
+    };
+    // Idle: nothing open, nothing sent.
+    let (idle, _) = parse_stats(&next_line(), 2);
+    assert_eq!((idle["conns"], idle["msgs/s"]), (0.0, 0.0));
+    // Four connections, 300 round trips each, then left open.
+    let mut clients: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    for _ in 0..300 {
+        for c in &mut clients {
+            c.write_all(&[42u8; 32]).unwrap();
+            let mut back = [0u8; 32];
+            c.read_exact(&mut back).unwrap();
+        }
+    }
+    // A line from while they are open shows all four and the messages they sent.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut messages = 0.0;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no line with 4 connections and traffic"
+        );
+        let (total, _) = parse_stats(&next_line(), 2);
+        messages += total["msgs/s"] * 0.1;
+        if total["conns"] == 4.0 && messages > 0.0 {
+            assert!(total["in_flight"] >= 4.0, "a receive armed per connection");
+            break;
+        }
+    }
+    drop(clients);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "connections never closed in the stats"
+        );
+        let (total, _) = parse_stats(&next_line(), 2);
+        if total["conns"] == 0.0 {
+            break;
+        }
     }
 }

@@ -61,6 +61,13 @@ impl Handle {
         self.set.len()
     }
 
+    /// A snapshot of every worker's counters, from any thread (as
+    /// [`Runtime::metrics`](crate::Runtime::metrics)): what a reporter thread or a
+    /// metrics endpoint outside the runtime reads.
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        self.set.metrics()
+    }
+
     /// Runs a task on worker `index`: `make` is sent there, called there, and the future
     /// it returns runs there as a task (it need not be `Send`). As
     /// [`spawn_on`](crate::spawn_on), from any thread.

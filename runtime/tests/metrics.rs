@@ -48,6 +48,10 @@ fn parking_remote_work_and_gauges_are_counted_per_worker() {
     assert_eq!(before.workers.len(), 2);
     rt.block_on(async {
         sleep(Duration::from_millis(30)).await;
+        // Worker 1 has been asleep all along, and still is: its sleep in progress counts.
+        let idle = ringlet::metrics::snapshot().unwrap().workers[1].clone();
+        assert!(idle.parked >= Duration::from_millis(25), "{idle:?}");
+        assert!(idle.busy_ratio() < 0.5, "{idle:?}");
         let on_one = ringlet::spawn_on(1, || async {
             let me = ringlet::metrics::this_worker().unwrap();
             assert_eq!(me.worker, 1);

@@ -3,7 +3,7 @@
 //! ```text
 //! echo-server [--addr HOST:PORT] [--buffer-size BYTES] [--workers N]
 //!             [--recv owned|buffer-ring] [--pool-buffers N] [--coalesce-us MICROS]
-//!             [--sqpoll-ms IDLE] [--no-recv-bundles]
+//!             [--sqpoll-ms IDLE] [--no-recv-bundles] [--stats SECS]
 //! echo-server --features
 //! ```
 //!
@@ -11,7 +11,8 @@
 //! spreads connections across cores. Prints `listening on ADDR` once bound, logs peer
 //! resets and carries on, and exits with status 1 and a clear message if the address is
 //! in use or io_uring is unavailable. On Ctrl-C (SIGINT) it stops accepting, lets open
-//! connections finish for up to 10 seconds, and exits 0.
+//! connections finish for up to 10 seconds, and exits 0. With `--stats SECS` it prints a
+//! line of the runtime's counters every SECS seconds (see `ringlet_examples::stats`).
 
 use std::net::SocketAddr;
 
@@ -24,6 +25,7 @@ use std::time::Duration;
 use ringlet::net::TcpListener;
 use ringlet_examples::accept::{bind_reuse_port, ctrl_c};
 use ringlet_examples::echo::{self, RecvMode};
+use ringlet_examples::stats::{self, Connections};
 
 /// How long open connections may take to finish after Ctrl-C.
 const GRACE: Duration = Duration::from_secs(10);
@@ -63,6 +65,10 @@ struct Args {
     /// (one completion for all the buffers the waiting data fills): to compare the two.
     #[arg(long)]
     no_recv_bundles: bool,
+    /// Print a line every SECS seconds: open connections, messages per second, ops in
+    /// flight, io_uring_enter calls per message and time parked, in total and per worker.
+    #[arg(long, value_name = "SECS", value_parser = stats_interval)]
+    stats: Option<Duration>,
     /// Print what this kernel's io_uring offers ringlet (each setup flag and opcode, and
     /// the fallback where it is missing), then exit.
     #[arg(long)]
@@ -73,6 +79,13 @@ fn pool_size(v: &str) -> Result<u16, String> {
     match v.parse::<u16>() {
         Ok(n) if n.is_power_of_two() && n <= 32768 => Ok(n),
         _ => Err("is not a power of two up to 32768".into()),
+    }
+}
+
+fn stats_interval(v: &str) -> Result<Duration, String> {
+    match v.parse::<f64>() {
+        Ok(secs) if (0.01..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        _ => Err("is not a number of seconds from 0.01 to 86400".into()),
     }
 }
 
@@ -142,18 +155,27 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("echo-server: listening, address unknown: {e}"),
     }
     eprintln!("echo-server: {workers} workers");
+    let conns = args.stats.map(|every| {
+        let conns = Connections::new(workers);
+        stats::report_every(every, runtime.handle(), conns.clone());
+        conns
+    });
     let buffer_size = args.buffer_size;
     // Each worker gets its own listener (bound above, on the same port).
-    let results = runtime.block_on_each(listeners, move |index, listener| async move {
-        let shutdown = ctrl_c("echo-server", index == 0, GRACE);
-        echo::serve_until(
-            TcpListener::from(listener),
-            buffer_size,
-            recv,
-            shutdown,
-            GRACE,
-        )
-        .await
+    let results = runtime.block_on_each(listeners, move |index, listener| {
+        let conns = conns.clone();
+        async move {
+            let shutdown = ctrl_c("echo-server", index == 0, GRACE);
+            echo::serve_until(
+                TcpListener::from(listener),
+                buffer_size,
+                recv,
+                shutdown,
+                GRACE,
+                conns,
+            )
+            .await
+        }
     });
     let mut code = ExitCode::SUCCESS;
     let mut cut_off = 0;

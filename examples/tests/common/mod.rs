@@ -4,12 +4,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// An example server binary, killed when dropped.
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The rest of its stdout, after the `listening on` line.
+    pub stdout: BufReader<ChildStdout>,
 }
 
 impl ServerProcess {
@@ -24,16 +26,19 @@ impl ServerProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
         let addr = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("{bin}: unexpected first line {line:?}"))
             .parse()
             .unwrap();
-        ServerProcess { child, addr }
+        ServerProcess {
+            child,
+            addr,
+            stdout,
+        }
     }
 
     pub fn pid(&self) -> u32 {

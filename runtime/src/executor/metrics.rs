@@ -23,6 +23,8 @@ pub(crate) struct Counters {
     polls: AtomicU64,
     parks: AtomicU64,
     parked_ns: AtomicU64,
+    /// While the worker sleeps: when it began, in ns since `started`, plus 1; else 0.
+    parking_since: AtomicU64,
     jobs: AtomicU64,
     rearms: AtomicU64,
     /// As of the worker's last trip into the kernel.
@@ -61,6 +63,7 @@ impl Counters {
             polls: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             parked_ns: AtomicU64::new(0),
+            parking_since: AtomicU64::new(0),
             jobs: AtomicU64::new(0),
             rearms: AtomicU64::new(0),
             ready: AtomicU64::new(0),
@@ -87,17 +90,33 @@ impl Counters {
         add(&self.polls, polls);
     }
 
-    /// A park that started at `since` ended. The clock is read only when counting.
+    /// The worker is about to sleep in the kernel: returns the time, for
+    /// [`parked`](Counters::parked), and publishes it, so that a snapshot taken during the
+    /// sleep counts it (an idle worker's sleep may last as long as the program). Nothing,
+    /// not even a clock read, without metrics.
+    pub(crate) fn parking(&self) -> Option<Instant> {
+        if cfg!(ringlet_no_metrics) {
+            return None;
+        }
+        let now = Instant::now();
+        let since_start = now.saturating_duration_since(self.started).as_nanos() as u64;
+        self.parking_since.store(since_start + 1, Ordering::Relaxed);
+        Some(now)
+    }
+
+    /// The sleep that began at `since` (from [`parking`](Counters::parking)) ended.
     pub(crate) fn parked(&self, since: Option<Instant>) {
         if let Some(since) = since {
             add(&self.parks, 1);
-            add(&self.parked_ns, since.elapsed().as_nanos() as u64);
+            // Cleared before the total grows, and the total published with Release: a
+            // snapshot that sees the new total (Acquire) sees the sleep as over, and
+            // never counts it twice.
+            self.parking_since.store(0, Ordering::Relaxed);
+            self.parked_ns.store(
+                self.parked_ns.load(Ordering::Relaxed) + since.elapsed().as_nanos() as u64,
+                Ordering::Release,
+            );
         }
-    }
-
-    /// The start of a park, for [`parked`](Counters::parked).
-    pub(crate) fn park_start() -> Option<Instant> {
-        cfg!(not(ringlet_no_metrics)).then(Instant::now)
     }
 
     pub(crate) fn jobs(&self, n: usize) {
@@ -118,11 +137,18 @@ impl Counters {
 
     pub(crate) fn snapshot(&self, index: usize, remote_wakes: u64, io: IoStats) -> WorkerMetrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let uptime = self.started.elapsed();
+        // The sleep in progress counts as parked so far (see `parked` for the order).
+        let mut parked_ns = self.parked_ns.load(Ordering::Acquire);
+        let sleeping = get(&self.parking_since);
+        if sleeping > 0 {
+            parked_ns += (uptime.as_nanos() as u64).saturating_sub(sleeping - 1);
+        }
         let (spawned, completed) = (get(&self.spawned), get(&self.completed));
         let (cancelled, panicked) = (get(&self.cancelled), get(&self.panicked));
         WorkerMetrics {
             worker: index,
-            uptime: self.started.elapsed(),
+            uptime,
             tasks_spawned: spawned,
             tasks_completed: completed,
             tasks_cancelled: cancelled,
@@ -130,7 +156,7 @@ impl Counters {
             tasks_alive: spawned.saturating_sub(completed + cancelled + panicked),
             polls: get(&self.polls),
             parks: get(&self.parks),
-            parked: Duration::from_nanos(get(&self.parked_ns)),
+            parked: Duration::from_nanos(parked_ns),
             remote_wakes,
             remote_jobs: get(&self.jobs),
             multishot_rearms: get(&self.rearms),
@@ -165,7 +191,8 @@ pub struct WorkerMetrics {
     pub polls: u64,
     /// Times the worker slept in the kernel with nothing to run.
     pub parks: u64,
-    /// Time spent asleep in the kernel; `uptime - parked` is the time busy.
+    /// Time spent asleep in the kernel, the sleep in progress included; `uptime - parked`
+    /// is the time busy.
     pub parked: Duration,
     /// Wake-ups other threads sent to this worker (a completion posted to its ring, or an
     /// eventfd write).

@@ -189,7 +189,7 @@ impl Worker {
 
     /// Sleeps in the kernel until a completion, a remote wake, or the timer due at `next`.
     fn park(driver: &Handle, next: Option<Instant>, counters: &Counters) -> std::io::Result<usize> {
-        let start = Counters::park_start();
+        let start = counters.parking();
         let timeout = next.map(|d| d.saturating_duration_since(start.unwrap_or_else(Instant::now)));
         let woken = driver.park(timeout);
         counters.parked(start);

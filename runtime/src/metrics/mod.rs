@@ -33,3 +33,5 @@ pub fn snapshot() -> Option<RuntimeMetrics> {
 pub fn this_worker() -> Option<WorkerMetrics> {
     context::with_current(|core| core.shared.metrics(core.index))
 }
+
+mod prometheus;
