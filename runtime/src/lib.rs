@@ -36,6 +36,18 @@
 //!   [`JoinHandle`] that can be awaited or [cancelled](JoinHandle::cancel).
 //! - [`run`] is `asyncio.run`; [`time::sleep`] and [`time::timeout`] are `asyncio.sleep`
 //!   and `asyncio.wait_for`.
+//! - What the runtime is doing: [`metrics`] (always on), a stall detector
+//!   ([`Builder::detect_stalls`]), and with the `tracing` feature, spans and events for
+//!   [`tracing`](https://docs.rs/tracing) subscribers.
+//!
+//! Cargo features (all off by default): `compat` (tokio/futures I/O traits, hyper
+//! executor and timer), `bytes` (`Bytes`/`BytesMut` as owned buffers), `tracing`: each
+//! task is a `runtime.spawn` span (target `ringlet::task`, level TRACE, with tokio's field
+//! names `task.id`, `task.name`, `loc.file`, `loc.line`, `loc.col`) entered for each of
+//! its polls, the `block_on` future a `runtime.block_on` span, and each io_uring op a
+//! `submit` and a `complete` event (target `uring_driver::op`, with `op`, `slot`,
+//! `ring`, and the completion's `result`), so an op shows inside the span of the task
+//! that submitted it. Without the feature none of that code is compiled.
 
 pub mod buf;
 #[cfg(feature = "compat")]

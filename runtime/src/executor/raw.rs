@@ -59,6 +59,9 @@ pub(crate) struct TaskCell<F: Future> {
     registry_key: usize,
     stage: UnsafeCell<Stage<F>>,
     join_waker: UnsafeCell<Option<Waker>>,
+    /// The task's span (`tracing` feature): entered for each poll, closed with the cell.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 // SAFETY: the `!Send`/`!Sync` parts (`stage`, `join_waker`) are only accessed on the owner
@@ -76,8 +79,12 @@ impl<F: Future + 'static> TaskCell<F> {
         registry_key: usize,
         info: TaskInfo,
     ) -> Arc<Self> {
+        #[cfg(feature = "tracing")]
+        let span = task_span(&info);
         Arc::new(TaskCell {
             state: AtomicU8::new(0),
+            #[cfg(feature = "tracing")]
+            span,
             info,
             shared,
             registry_key,
@@ -97,11 +104,14 @@ impl<F: Future + 'static> TaskCell<F> {
     /// Drops the future in place, stores the result, marks the task complete and wakes the
     /// joiner. Called with `RUNNING` set, on the owner thread.
     fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
-        self.shared.counters().ended(match &result {
+        let ended = match &result {
             Ok(_) => Ended::Completed,
             Err(JoinError::Cancelled) => Ended::Cancelled,
             Err(JoinError::Panicked(_)) => Ended::Panicked,
-        });
+        };
+        self.shared.counters().ended(ended);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(target: "ringlet::task", parent: &self.span, outcome = ?ended, "task ended");
         // Rule 6: the pinned future is dropped where it lies. Dropping it runs user
         // destructors; a panic there must not unwind through the worker (assigning drops
         // the old value in place and stores the new one even if that drop unwinds).
@@ -125,6 +135,23 @@ impl<F: Future + 'static> TaskCell<F> {
             waker.wake();
         }
     }
+}
+
+/// The span of the task `info` names: `runtime.spawn`, with the fields tokio gives its
+/// task spans (`kind`, `task.id`, `task.name`, `loc.file`, `loc.line`, `loc.col`).
+#[cfg(feature = "tracing")]
+fn task_span(info: &TaskInfo) -> tracing::Span {
+    let location = info.location();
+    tracing::trace_span!(
+        target: "ringlet::task",
+        "runtime.spawn",
+        kind = "task",
+        task.id = info.id().as_u64(),
+        task.name = info.name().unwrap_or(""),
+        loc.file = location.file(),
+        loc.line = location.line(),
+        loc.col = location.column(),
+    )
 }
 
 impl<F: Future> TaskCell<F> {
@@ -170,6 +197,9 @@ impl<F: Future + 'static> Runnable for TaskCell<F> {
         // until the future is dropped in place (rule 6: `finish` assigns over the stage).
         let future = unsafe { std::pin::Pin::new_unchecked(future) };
         self.shared.counters().polled(1);
+        // Entered for the poll and what it ends in (the future's drop, the ops it pushes).
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.enter();
         match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
             Ok(Poll::Pending) => {
                 self.state.fetch_and(!RUNNING, Ordering::AcqRel);

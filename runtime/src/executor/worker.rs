@@ -87,11 +87,23 @@ impl Worker {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut polls = 0;
+        #[cfg(feature = "tracing")]
+        let span = tracing::trace_span!(
+            target: "ringlet::task",
+            "runtime.block_on",
+            loc.file = location.file(),
+            loc.line = location.line(),
+            loc.col = location.column(),
+        );
         loop {
             if main.take() {
                 polls += 1;
                 let start = self.stall.as_ref().map(|_| Instant::now());
+                #[cfg(feature = "tracing")]
+                let entered = span.enter();
                 let poll = future.as_mut().poll(&mut cx);
+                #[cfg(feature = "tracing")]
+                drop(entered);
                 if let (Some(watch), Some(info), Some(start)) = (&self.stall, &info, start) {
                     watch.check(self.core.index, info, start);
                 }

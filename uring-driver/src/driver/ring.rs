@@ -199,6 +199,14 @@ impl Ring {
         }
         self.in_flight += 1;
         self.stats.submitted(opcode);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(
+            target: "uring_driver::op",
+            ring = self.id,
+            slot = key,
+            op = super::stats::op_name(opcode),
+            "submit"
+        );
         if self.kinds.len() <= key {
             self.kinds.resize(key + 1, 0);
         }
@@ -300,6 +308,8 @@ impl Ring {
             woken,
             stats,
             kinds,
+            #[cfg(feature = "tracing")]
+            id,
             ..
         } = self;
         let mut count = 0;
@@ -316,6 +326,16 @@ impl Ring {
             let result = CqeResult::from_raw(cqe.result(), cqe.flags());
             let last = !result.has_more();
             let kind = kinds.get(key).copied().unwrap_or(0);
+            #[cfg(feature = "tracing")]
+            tracing::trace!(
+                target: "uring_driver::op",
+                ring = *id,
+                slot = key,
+                op = super::stats::op_name(kind & !FROM_BUFFER_RING),
+                result = cqe.result(),
+                more = !last,
+                "complete"
+            );
             if kind & FROM_BUFFER_RING != 0 && cqe.result() == -libc::ENOBUFS {
                 stats.pool_ran_dry();
             }

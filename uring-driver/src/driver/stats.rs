@@ -160,8 +160,9 @@ impl Counters {
     }
 }
 
-/// The short name of an opcode: `"recv"` for `IORING_OP_RECV`; `"other"` if unknown.
-fn op_name(opcode: u8) -> &'static str {
+/// The name of an opcode without its prefix: `"RECV"` for `IORING_OP_RECV`; `"other"` if
+/// unknown.
+pub(super) fn op_name(opcode: u8) -> &'static str {
     OPCODES
         .iter()
         .find(|&&(code, _, _)| code == opcode)
