@@ -1,6 +1,8 @@
 //! `echo-server --stats SECS`: one line per interval from the runtime's counters — open
-//! connections, messages per second, ops in flight, kernel entries per message and the
-//! share of time parked, in total and per worker.
+//! connections, messages per second, ops in flight, kernel entries per message, the share
+//! of time parked, the share of a core used (the ring's kernel work included: with
+//! `DEFER_TASKRUN` much of it runs while the worker is parked) and how often a receive
+//! buffer pool ran dry, in total and per worker.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -65,12 +67,14 @@ fn messages(w: &WorkerMetrics) -> u64 {
 }
 
 /// One part of a stats line: connections, messages per second, ops in flight, kernel
-/// entries per message, share of the interval parked.
+/// entries per message, share of the interval parked, share of a core used, buffer pool
+/// running dry per second.
 fn part(out: &mut String, conns: u64, delta: &[&WorkerMetrics], now: &[&WorkerMetrics]) {
     let msgs: u64 = delta.iter().map(|w| messages(w)).sum();
     let enters: u64 = delta.iter().map(|w| w.io.enters()).sum();
     let secs: f64 = delta.iter().map(|w| w.uptime.as_secs_f64()).sum::<f64>();
     let parked: f64 = delta.iter().map(|w| w.parked.as_secs_f64()).sum::<f64>();
+    let cpu: f64 = delta.iter().map(|w| w.cpu.as_secs_f64()).sum::<f64>();
     let workers = delta.len().max(1) as f64;
     let rate = if secs > 0.0 {
         msgs as f64 / (secs / workers)
@@ -82,23 +86,29 @@ fn part(out: &mut String, conns: u64, delta: &[&WorkerMetrics], now: &[&WorkerMe
     } else {
         0.0
     };
-    let parked_pct = if secs > 0.0 {
-        (parked / secs * 100.0).clamp(0.0, 100.0)
+    let share = |part: f64| match secs > 0.0 {
+        true => (part / secs * 100.0).clamp(0.0, 100.0),
+        false => 0.0,
+    };
+    let (parked_pct, cpu_pct) = (share(parked), share(cpu));
+    let in_flight: u64 = now.iter().map(|w| w.io.in_flight()).sum();
+    let dry: u64 = delta.iter().map(|w| w.io.enobufs).sum();
+    let dry_rate = if secs > 0.0 {
+        dry as f64 / (secs / workers)
     } else {
         0.0
     };
-    let in_flight: u64 = now.iter().map(|w| w.io.in_flight()).sum();
     let _ = write!(
         out,
         "conns={conns} msgs/s={rate:.0} in_flight={in_flight} enters/msg={per_msg:.2} \
-         parked={parked_pct:.1}%"
+         parked={parked_pct:.1}% cpu={cpu_pct:.1}% dry/s={dry_rate:.0}"
     );
 }
 
 /// The stats line for the interval between `earlier` and `now`: totals, then each
 /// worker after `|`.
 ///
-/// `stats: conns=50 msgs/s=81234 in_flight=52 enters/msg=0.31 parked=12.0% | w0: conns=25 ...`
+/// `stats: conns=50 msgs/s=81234 in_flight=52 enters/msg=0.31 parked=88.0% cpu=20.5% dry/s=0 | w0: ...`
 pub fn line(earlier: &RuntimeMetrics, now: &RuntimeMetrics, conns: &Connections) -> String {
     let delta = now.since(earlier);
     let mut out = String::from("stats: ");

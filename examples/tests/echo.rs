@@ -468,10 +468,18 @@ fn parse_stats(
         .collect();
     assert_eq!(per_worker.len(), workers, "{line:?}");
     for part in per_worker.iter().chain([&total]) {
-        for key in ["conns", "msgs/s", "in_flight", "enters/msg", "parked"] {
+        for key in [
+            "conns",
+            "msgs/s",
+            "in_flight",
+            "enters/msg",
+            "parked",
+            "dry/s",
+        ] {
             assert!(part.contains_key(key), "{key} missing in {line:?}");
         }
         assert!((0.0..=100.0).contains(&part["parked"]), "{line:?}");
+        assert!((0.0..=100.0).contains(&part["cpu"]), "{line:?}");
     }
     let conns: f64 = per_worker.iter().map(|w| w["conns"]).sum();
     assert_eq!(conns, total["conns"], "{line:?}");

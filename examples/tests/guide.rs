@@ -55,8 +55,6 @@ fn semaphore_caps_downloads_in_flight() {
 
 #[test]
 fn the_guide_shows_each_example_file_verbatim() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let guide = std::fs::read_to_string(format!("{root}/docs/guide.md")).unwrap();
     let mut paths: Vec<String> = [
         "hello",
         "tasks",
@@ -73,21 +71,7 @@ fn the_guide_shows_each_example_file_verbatim() {
     .map(|name| format!("examples/src/bin/{name}.rs"))
     .into();
     paths.push("examples/src/chat.rs".into());
-    for path in paths {
-        let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
-        let marker = format!("(`{path}`):\n\n```rust\n");
-        let start = guide
-            .find(&marker)
-            .unwrap_or_else(|| panic!("the guide does not show {path}"))
-            + marker.len();
-        // The block ends at a fence on a line of its own (a doc comment may hold one).
-        let len = guide[start..].find("\n```\n").unwrap() + 1;
-        assert_eq!(
-            &guide[start..start + len],
-            file,
-            "docs/guide.md differs from {path}"
-        );
-    }
+    common::assert_shows_verbatim("docs/guide.md", &paths);
 }
 
 /// "Thousands of connections": 10,000 clients connected at once, each echoed; a

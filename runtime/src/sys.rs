@@ -1,5 +1,5 @@
 //! Thin wrappers of the few syscalls the runtime makes outside the ring: the wake-up
-//! eventfd and CPU affinity.
+//! eventfd, CPU affinity, and a thread's id and CPU time (for metrics).
 //!
 //! Owns: nothing but the calls; each returns an `io::Error` from errno.
 
@@ -50,4 +50,19 @@ pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The calling thread's id (`gettid`).
+pub(crate) fn thread_id() -> i32 {
+    // SAFETY: `gettid` takes no argument and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// The CPU time thread `tid` of this process has used so far, user and kernel (including
+/// the kernel's work for its ring while it waited in `io_uring_enter`): the first field
+/// of `/proc/self/task/TID/schedstat`. `None` once the thread is gone, or without procfs.
+pub(crate) fn thread_cpu_time(tid: i32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let ns = stat.split_whitespace().next()?.parse().ok()?;
+    Some(std::time::Duration::from_nanos(ns))
 }

@@ -66,6 +66,18 @@ fn parking_remote_work_and_gauges_are_counted_per_worker() {
         assert!(now.workers[0].timers_pending >= 1, "{now:?}");
         sleeper.cancel();
     });
+    // Busy on the CPU for 50 ms: the thread's CPU time grows, worker 1's does not much.
+    let busy = rt.metrics();
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_millis(50) {
+        std::hint::spin_loop();
+    }
+    let spun = rt.metrics().since(&busy);
+    assert!(spun.workers[0].cpu >= Duration::from_millis(5), "{spun:?}");
+    assert!(
+        spun.workers[0].cpu_ratio() > spun.workers[1].cpu_ratio(),
+        "{spun:?}"
+    );
     let delta = rt.metrics().since(&before);
     let (zero, one) = (&delta.workers[0], &delta.workers[1]);
     assert!(zero.parks >= 1, "{zero:?}");

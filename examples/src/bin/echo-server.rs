@@ -66,7 +66,8 @@ struct Args {
     #[arg(long)]
     no_recv_bundles: bool,
     /// Print a line every SECS seconds: open connections, messages per second, ops in
-    /// flight, io_uring_enter calls per message and time parked, in total and per worker.
+    /// flight, io_uring_enter calls per message, time parked, CPU used and how often the
+    /// buffer pool ran dry, in total and per worker.
     #[arg(long, value_name = "SECS", value_parser = stats_interval)]
     stats: Option<Duration>,
     /// Print what this kernel's io_uring offers ringlet (each setup flag and opcode, and

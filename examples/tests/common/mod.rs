@@ -91,3 +91,21 @@ pub fn raise_fd_limit(want: u64) {
         lim.rlim_max
     );
 }
+
+/// Checks that the page `doc` (a path from the repository root) shows each file of `paths`
+/// exactly as it is, in a block introduced by "(`PATH`):" and a blank line.
+pub fn assert_shows_verbatim(doc: &str, paths: &[String]) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let page = std::fs::read_to_string(format!("{root}/{doc}")).unwrap();
+    for path in paths {
+        let file = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        let marker = format!("(`{path}`):\n\n```rust\n");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{doc} does not show {path}"))
+            + marker.len();
+        // The block ends at a fence on a line of its own (a doc comment may hold one).
+        let len = page[start..].find("\n```\n").unwrap() + 1;
+        assert_eq!(&page[start..start + len], file, "{doc} differs from {path}");
+    }
+}

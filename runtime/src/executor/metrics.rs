@@ -135,7 +135,13 @@ impl Counters {
         }
     }
 
-    pub(crate) fn snapshot(&self, index: usize, remote_wakes: u64, io: IoStats) -> WorkerMetrics {
+    pub(crate) fn snapshot(
+        &self,
+        index: usize,
+        remote_wakes: u64,
+        io: IoStats,
+        cpu: Option<Duration>,
+    ) -> WorkerMetrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let uptime = self.started.elapsed();
         // The sleep in progress counts as parked so far (see `parked` for the order).
@@ -149,6 +155,7 @@ impl Counters {
         WorkerMetrics {
             worker: index,
             uptime,
+            cpu: cpu.unwrap_or_default(),
             tasks_spawned: spawned,
             tasks_completed: completed,
             tasks_cancelled: cancelled,
@@ -177,6 +184,12 @@ pub struct WorkerMetrics {
     pub worker: usize,
     /// Time since the worker started.
     pub uptime: Duration,
+    /// CPU time the worker's thread has used, user and kernel — including the kernel's
+    /// work for the ring done inside `io_uring_enter` while the worker waited, which
+    /// `parked` counts as asleep (with `DEFER_TASKRUN` that is where received data is
+    /// copied). Read from `/proc/self/task/TID/schedstat` when the snapshot is taken;
+    /// zero if that cannot be read.
+    pub cpu: Duration,
     /// Tasks spawned on this worker (locally or sent from elsewhere).
     pub tasks_spawned: u64,
     /// Tasks that ran to completion.
@@ -220,6 +233,7 @@ impl WorkerMetrics {
         WorkerMetrics {
             worker: self.worker,
             uptime: self.uptime.saturating_sub(earlier.uptime),
+            cpu: self.cpu.saturating_sub(earlier.cpu),
             tasks_spawned: self.tasks_spawned - earlier.tasks_spawned,
             tasks_completed: self.tasks_completed - earlier.tasks_completed,
             tasks_cancelled: self.tasks_cancelled - earlier.tasks_cancelled,
@@ -237,7 +251,19 @@ impl WorkerMetrics {
         }
     }
 
-    /// The share of `uptime` spent busy (not asleep in the kernel), from 0 to 1.
+    /// The share of `uptime` the worker's thread was on a CPU, from 0 to 1 (`cpu /
+    /// uptime`): how loaded the core is, kernel work for the ring included.
+    pub fn cpu_ratio(&self) -> f64 {
+        let up = self.uptime.as_secs_f64();
+        if up == 0.0 {
+            return 0.0;
+        }
+        (self.cpu.as_secs_f64() / up).clamp(0.0, 1.0)
+    }
+
+    /// The share of `uptime` spent busy (not asleep in the kernel), from 0 to 1. Kernel
+    /// work done for the ring during a wait counts as asleep: see
+    /// [`cpu_ratio`](WorkerMetrics::cpu_ratio) for the load on the core.
     pub fn busy_ratio(&self) -> f64 {
         let up = self.uptime.as_secs_f64();
         if up == 0.0 {

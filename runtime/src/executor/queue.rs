@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     counters: Counters,
     /// The worker's ring's counters, if it has a ring.
     io: Option<uring_driver::StatsReader>,
+    /// The worker thread's id (0 until the worker records it), for its CPU time.
+    tid: std::sync::atomic::AtomicI32,
 }
 
 impl Shared {
@@ -120,6 +122,7 @@ impl Shared {
             written: AtomicU64::new(0),
             counters: Counters::new(),
             io,
+            tid: std::sync::atomic::AtomicI32::new(0),
             stop: AtomicBool::new(false),
             stop_waker: Mutex::new(None),
             load: AtomicUsize::new(0),
@@ -210,6 +213,11 @@ impl Shared {
         Ok(())
     }
 
+    /// Records the calling thread as the worker's, for its CPU time in snapshots.
+    pub(crate) fn set_thread(&self) {
+        self.tid.store(crate::sys::thread_id(), Ordering::Relaxed);
+    }
+
     /// The worker's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
@@ -219,7 +227,11 @@ impl Shared {
     pub(crate) fn metrics(&self, index: usize) -> WorkerMetrics {
         let (posted, written) = self.wake_counts();
         let io = self.io.as_ref().map(|io| io.snapshot()).unwrap_or_default();
-        self.counters.snapshot(index, posted + written, io)
+        let cpu = match self.tid.load(Ordering::Relaxed) {
+            0 => None,
+            tid => crate::sys::thread_cpu_time(tid),
+        };
+        self.counters.snapshot(index, posted + written, io, cpu)
     }
 
     /// Publishes the worker's count of live tasks (its own thread, once per turn).

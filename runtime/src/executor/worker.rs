@@ -60,6 +60,8 @@ impl Worker {
             false => None,
         };
         let (shared, reader) = Shared::new(ring, spin.is_some(), Some(driver.stats_reader()))?;
+        // Worker::new runs on the worker's own thread.
+        shared.set_thread();
         Ok(Rc::new(Worker {
             core: Core::new(driver, index, set, shared),
             wake_fd: SharedFd::new(OwnedFd::from(reader)),

@@ -24,6 +24,12 @@ const PER_WORKER: &[PerWorker] = &[
         value: |w| w.uptime.as_secs_f64(),
     },
     PerWorker {
+        name: "ringlet_cpu_seconds_total",
+        kind: "counter",
+        help: "CPU time of the worker's thread, user and kernel (its ring's kernel work included).",
+        value: |w| w.cpu.as_secs_f64(),
+    },
+    PerWorker {
         name: "ringlet_parked_seconds_total",
         kind: "counter",
         help: "Time the worker slept in the kernel with nothing to run.",
