@@ -365,3 +365,63 @@ impl Stats {
         total
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(opcode: u8, submitted: u64, completed: u64) -> OpStats {
+        OpStats {
+            opcode,
+            name: op_name(opcode),
+            submitted,
+            completed,
+        }
+    }
+
+    #[test]
+    fn counters_snapshot_by_opcode_and_differences_and_sums_add_up() {
+        let counters = Counters::new();
+        let recv = io_uring::opcode::Recv::CODE;
+        let send = io_uring::opcode::Send::CODE;
+        for _ in 0..3 {
+            counters.submitted(recv);
+        }
+        counters.completed(recv);
+        counters.submitted(send);
+        counters.entered(Enter::Wait);
+        counters.entered(Enter::Submit);
+        counters.entered(Enter::Submit);
+        counters.pool_ran_dry();
+        counters.submitted(200); // past the buckets: counted in the last
+        let first = StatsReader::new(&counters).snapshot();
+        assert_eq!(first.op(recv), op(recv, 3, 1));
+        assert_eq!(first.op(recv).in_flight(), 2);
+        assert_eq!(first.op_named("RECV"), op(recv, 3, 1));
+        assert_eq!(first.op(63).submitted, 1);
+        assert_eq!(
+            (first.submitted(), first.completed(), first.in_flight()),
+            (5, 1, 4)
+        );
+        assert_eq!(
+            (first.enter_wait, first.enter_submit, first.enters()),
+            (1, 2, 3)
+        );
+        assert_eq!(first.enobufs, 1);
+
+        counters.completed(recv);
+        counters.completed(send);
+        let second = StatsReader::new(&counters).snapshot();
+        let delta = second.since(&first);
+        let mut expected = vec![op(send, 0, 1), op(recv, 0, 1)];
+        expected.sort_by_key(|o| o.opcode);
+        assert_eq!(delta.ops, expected);
+        assert_eq!(delta.enters(), 0);
+
+        let sum = Stats::sum([&first, &second]);
+        assert_eq!(sum.op(recv), op(recv, 6, 3));
+        assert_eq!(sum.op(send), op(send, 2, 1));
+        assert_eq!(sum.enters(), 6);
+        assert!(sum.ops.windows(2).all(|w| w[0].opcode < w[1].opcode));
+    }
+}
