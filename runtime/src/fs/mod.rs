@@ -25,6 +25,7 @@
 
 mod dir;
 mod file;
+mod metadata;
 
 use std::ffi::CString;
 use std::io;
@@ -34,7 +35,8 @@ use std::path::Path;
 use uring_driver::{IoBuf, Op};
 
 pub use dir::{DirEntry, ReadDir, create_dir_all, read_dir};
-pub use file::{File, Metadata, OpenOptions};
+pub use file::{File, OpenOptions};
+pub use metadata::Metadata;
 
 use crate::error::named;
 use crate::executor::context::driver;

@@ -44,24 +44,14 @@ impl<S> Incoming<S> {
         driver().map(|driver| MultishotOp::accept_multi(&driver, fd))
     }
 
-    /// Whether accepting again may succeed after `error`: resource shortages (`EMFILE`,
-    /// `ENFILE`, `ENOBUFS`, `ENOMEM`) and connections that died in the backlog pass; a
-    /// listener that was shut down or is not listening does not.
+    /// Whether accepting again may succeed after `error`: resource shortages
+    /// ([`is_fd_exhaustion`]) and connections that died in the backlog
+    /// ([`is_per_connection`]) pass, and `EAGAIN`; a listener that was shut down or is not
+    /// listening does not.
     fn recoverable(error: &io::Error) -> bool {
-        matches!(
-            error.raw_os_error(),
-            Some(
-                libc::EMFILE
-                    | libc::ENFILE
-                    | libc::ENOBUFS
-                    | libc::ENOMEM
-                    | libc::ECONNABORTED
-                    | libc::EPROTO
-                    | libc::EPERM
-                    | libc::EINTR
-                    | libc::EAGAIN
-            )
-        )
+        is_fd_exhaustion(error)
+            || is_per_connection(error)
+            || crate::error::raw_os_error(error) == Some(libc::EAGAIN)
     }
 
     /// The next connection; `None` once the listener cannot accept any more (it was shut
@@ -109,4 +99,21 @@ impl<S> fmt::Debug for Incoming<S> {
             .field("ended", &self.op.is_none())
             .finish()
     }
+}
+
+/// An accept error of running out of descriptors or memory (`EMFILE`, `ENFILE`,
+/// `ENOBUFS`, `ENOMEM`): accepting may work again once connections close.
+pub(crate) fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        crate::error::raw_os_error(e),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// An accept error about one connection that died before it was accepted.
+pub(crate) fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        crate::error::raw_os_error(e),
+        Some(libc::ECONNABORTED | libc::ECONNRESET | libc::EINTR | libc::EPROTO | libc::EPERM)
+    )
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use slab::Slab;
 
 use crate::executor::join::AbortHandle;
+use crate::net::incoming::{is_fd_exhaustion, is_per_connection};
 use crate::net::{TcpListener, TcpStream};
 use crate::sync::Notify;
 use crate::task::{Either, select};
@@ -81,7 +82,8 @@ pub struct Server {
     listener: TcpListener,
     grace: Duration,
     fd_pause: Duration,
-    on_error: Box<dyn Fn(&io::Error)>,
+    /// Shared, so that `serve` can hand it to the signal watcher as well.
+    on_error: Rc<dyn Fn(&io::Error)>,
 }
 
 /// How a [`Server`] went, from [`Server::serve`].
@@ -108,7 +110,7 @@ impl Server {
             listener,
             grace: GRACE,
             fd_pause: FD_EXHAUSTED_PAUSE,
-            on_error: Box::new(default_on_error),
+            on_error: Rc::new(default_on_error),
         }
     }
 
@@ -128,7 +130,7 @@ impl Server {
     /// Called with each accept error the server survives, and with a shutdown signal that
     /// cannot be listened for (default: a line on stderr).
     pub fn on_accept_error(mut self, hook: impl Fn(&io::Error) + 'static) -> Self {
-        self.on_error = Box::new(hook);
+        self.on_error = Rc::new(hook);
         self
     }
 
@@ -161,20 +163,14 @@ impl Server {
         Fut: Future<Output = ()> + 'static,
     {
         let signal = crate::signal::shutdown();
-        let on_error: Rc<dyn Fn(&io::Error)> = Rc::from(self.on_error);
-        let hook = on_error.clone();
+        let hook = self.on_error.clone();
         let shutdown = async move {
             if let Err(e) = signal.await {
                 hook(&e);
                 std::future::pending::<()>().await;
             }
         };
-        Server {
-            on_error: Box::new(move |e| on_error(e)),
-            ..self
-        }
-        .serve_until(shutdown, handler)
-        .await
+        self.serve_until(shutdown, handler).await
     }
 
     /// Serves until `shutdown` completes, then stops as the [type docs](Server) say.
@@ -242,7 +238,7 @@ impl Server {
         }
         if failed.is_none() {
             let before = report.accepted;
-            drain_backlog(self.listener, &self.on_error, |stream, peer| {
+            drain_backlog(self.listener, &*self.on_error, |stream, peer| {
                 start(stream, peer, &mut report)
             })
             .await;
@@ -395,20 +391,4 @@ async fn drain_backlog(
             }
         }
     }
-}
-
-/// Out of descriptors: accepting may work again once connections close.
-pub(crate) fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        crate::error::raw_os_error(e),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
-}
-
-/// An error about one connection that died before it was accepted.
-pub(crate) fn is_per_connection(e: &io::Error) -> bool {
-    matches!(
-        crate::error::raw_os_error(e),
-        Some(libc::ECONNABORTED | libc::ECONNRESET | libc::EINTR | libc::EPROTO | libc::EPERM)
-    )
 }
