@@ -95,10 +95,7 @@ fn parking_remote_work_and_gauges_are_counted_per_worker() {
 fn ops_are_counted_by_kind_on_the_worker_that_ran_them() {
     let rt = Runtime::builder().workers(1).build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = ringlet::join!(TcpStream::connect(addr), listener.accept());
-        let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+        let (client, server) = connected_pair().await;
         let before = ringlet::metrics::this_worker().unwrap();
         for i in 0..8u8 {
             let (res, _) = client.write_all(vec![i; 16]).await;
@@ -124,10 +121,7 @@ fn ops_are_counted_by_kind_on_the_worker_that_ran_them() {
 fn an_exhausted_buffer_pool_counts_enobufs_and_rearms() {
     let rt = Runtime::builder().workers(1).build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = ringlet::join!(TcpStream::connect(addr), listener.accept());
-        let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+        let (client, server) = connected_pair().await;
         let payload: Vec<u8> = (0..4096u32).map(|i| i as u8).collect();
         let (res, _) = client.write_all(payload.clone()).await;
         res.unwrap();
@@ -151,4 +145,12 @@ fn an_exhausted_buffer_pool_counts_enobufs_and_rearms() {
         let recv = d.io.op_named("RECV");
         assert_eq!(recv.submitted, d.multishot_rearms + 1, "{d:?}");
     });
+}
+
+/// Both ends of a loopback TCP connection.
+async fn connected_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) = ringlet::join!(TcpStream::connect(addr), listener.accept());
+    (client.unwrap(), accepted.unwrap().0)
 }
