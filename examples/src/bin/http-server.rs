@@ -10,7 +10,8 @@
 //! connection and a receive per read.
 //!
 //! Routes: `GET /` (and `/plaintext`) answers `Hello, World!`; `POST /echo` streams the
-//! request body back as it arrives. Each worker accepts on its own `SO_REUSEPORT`
+//! request body back as it arrives; `GET /metrics` answers with every worker's counters in
+//! the Prometheus text format. Each worker accepts on its own `SO_REUSEPORT`
 //! listener and serves its connections itself. Prints `listening on ADDR` once bound;
 //! Ctrl-C stops accepting and gives open connections 5 seconds.
 //!
