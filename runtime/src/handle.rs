@@ -115,9 +115,14 @@ impl Handle {
     {
         let workers = self.workers();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut order: Vec<usize> = (0..workers).map(|i| (start + i) % workers).collect();
-        // Stable: among equal loads, the turn order stands.
-        order.sort_by_key(|&index| self.set.get(index).map_or(usize::MAX, |w| w.load()));
+        let in_turn = move || (0..workers).map(move |i| (start + i) % workers);
+        // The first of the least loaded in turn order (so equal loads take turns); should
+        // it have stopped, the others in turn. No allocation on the way.
+        let load = |index: usize| self.set.get(index).map_or(usize::MAX, |w| w.load());
+        let best = in_turn().min_by_key(|&index| load(index));
+        let order = best
+            .into_iter()
+            .chain(in_turn().filter(move |&index| Some(index) != best));
         let (mut job, handle) = remote_job(make, TaskInfo::here());
         for index in order {
             match self.send(index, job) {
