@@ -183,6 +183,11 @@ impl Ring {
             _ => opcode,
         };
         let key = self.ops.insert(slot);
+        // Recorded before the SQE can reach the kernel, so any reap finds it.
+        if self.kinds.len() <= key {
+            self.kinds.resize(key + 1, 0);
+        }
+        self.kinds[key] = kind;
         let entry = entry.user_data(key as u64);
         let pushed = match self.link_next.take() {
             None => {
@@ -207,10 +212,6 @@ impl Ring {
             op = super::stats::op_name(opcode),
             "submit"
         );
-        if self.kinds.len() <= key {
-            self.kinds.resize(key + 1, 0);
-        }
-        self.kinds[key] = kind;
         Ok(key)
     }
 
